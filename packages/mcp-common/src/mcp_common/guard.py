@@ -1,0 +1,214 @@
+"""The guard: one middleware that every tool call and resource read of every server passes through.
+
+In order: identify the client (`stdio`, or the API key's name over HTTP), apply its rate limit, check the
+arguments against the tool's JSON schema (clear messages; the SDK's pydantic validation still runs after),
+run the call, replace the text of unexpected failures with a sanitized message, and write one audit line
+whatever happened: ok, rejected, error or rate_limited.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from mcp_common.audit import AuditEntry, AuditLog
+from mcp_common.auth import CLIENT_STATE_KEY
+from mcp_common.errors import internal_error_message
+from mcp_common.ratelimit import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+GUARDED_METHODS = frozenset({"tools/call", "resources/read", "prompts/get"})
+LOCAL_CLIENT = "stdio"
+
+
+def client_identity(ctx: ServerRequestContext[Any, Any]) -> str:
+    """The authenticated key name over HTTP; `stdio` for local transports (stdio, in-memory)."""
+    scope = getattr(ctx.request, "scope", None)
+    if isinstance(scope, dict):
+        name = scope.get("state", {}).get(CLIENT_STATE_KEY)
+        if name:
+            return str(name)
+    return LOCAL_CLIENT
+
+
+def tool_error_result(text: str, protocol_version: str, **structured: Any) -> dict[str, Any]:
+    """A tools/call result in wire form that reports an error (`isError: true`).
+
+    A middleware that answers without calling the handler owns the whole envelope, so this adds what the
+    negotiated protocol version requires (`resultType` from 2026-07-28 on).
+    """
+    result: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": True}
+    if structured:
+        result["structuredContent"] = structured
+    if protocol_version in MODERN_PROTOCOL_VERSIONS:
+        result["resultType"] = "complete"
+    return result
+
+
+class ToolCallGuard:
+    """`ServerMiddleware` applying rate limits, schema checks, error sanitizing and audit to every call."""
+
+    def __init__(
+        self,
+        server_name: str,
+        audit: AuditLog,
+        limiter: RateLimiter,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.server_name = server_name
+        self.audit = audit
+        self.limiter = limiter
+        self._clock = clock
+        self._server: MCPServer[Any] | None = None
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    def bind(self, server: MCPServer[Any]) -> None:
+        """Attach the server whose tool schemas the guard validates against."""
+        self._server = server
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method not in GUARDED_METHODS or ctx.request_id is None:
+            return await call_next(ctx)
+        started = self._clock()
+        params = dict(ctx.params or {})
+        target, arguments = _target_and_arguments(ctx.method, params)
+        client = client_identity(ctx)
+
+        def audit(outcome: str, result_bytes: int = 0, error: str | None = None) -> None:
+            self.audit.record(
+                AuditEntry(
+                    server=self.server_name,
+                    tool=target,
+                    arguments=arguments,
+                    client=client,
+                    outcome=outcome,
+                    duration_ms=(self._clock() - started) * 1000,
+                    result_bytes=result_bytes,
+                    error=error,
+                )
+            )
+
+        retry_after = self.limiter.acquire(client)
+        if retry_after is not None:
+            retry = round(retry_after, 2)
+            text = f"rate limit exceeded for client '{client}'; retry after {retry} s"
+            audit("rate_limited", error=text)
+            if ctx.method == "tools/call":
+                return tool_error_result(text, ctx.protocol_version, error="rate_limited", retry_after_s=retry)
+            raise MCPError(code=-32000, message=text, data={"retry_after_s": retry})
+
+        if ctx.method == "tools/call":
+            problem = await self._schema_problem(target, arguments)
+            if problem is not None:
+                audit("rejected", error=problem)
+                return tool_error_result(problem, ctx.protocol_version)
+
+        try:
+            result = await call_next(ctx)
+        except MCPError as exc:
+            audit("rejected", error=exc.error.message)
+            raise
+        except Exception as exc:
+            audit("error", error=type(exc).__name__)
+            raise
+        size = _result_size(result)
+        if ctx.method == "tools/call" and isinstance(result, dict) and result.get("isError"):
+            text = _first_text(result)
+            if text == f"Error executing tool {target}":
+                # The SDK's marker for an unexpected exception (already logged with its traceback).
+                text = internal_error_message(target)
+                audit("error", size, "unexpected exception (see server log)")
+            else:
+                text = _strip_sdk_prefix(text, target)
+                audit("rejected", size, text)
+            return {**result, "content": [{"type": "text", "text": text}]}
+        audit("ok", size)
+        return result
+
+    async def _schema_problem(self, tool: str, arguments: dict[str, Any]) -> str | None:
+        validator = await self._validator(tool)
+        if validator is None:
+            return None  # unknown tool: the SDK answers that itself
+        errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+        if not errors:
+            return None
+        return f"invalid arguments for {tool}: " + "; ".join(_describe(e) for e in errors[:5])
+
+    async def _validator(self, tool: str) -> Draft202012Validator | None:
+        if tool not in self._validators and self._server is not None:
+            # Tools are fixed once the server runs; build the validators once.
+            for info in await self._server.list_tools():
+                self._validators[info.name] = Draft202012Validator(info.input_schema)
+        return self._validators.get(tool)
+
+
+def _target_and_arguments(method: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if method == "tools/call":
+        args = params.get("arguments") or {}
+        return str(params.get("name", "?")), args if isinstance(args, dict) else {"arguments": args}
+    if method == "resources/read":
+        return "resources/read", {"uri": params.get("uri")}
+    return f"prompts/get:{params.get('name', '?')}", dict(params.get("arguments") or {})
+
+
+def _describe(error: SchemaError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "arguments"
+    value = error.instance
+    if error.validator == "maxLength" and isinstance(value, str):
+        return f"{where}: too long ({len(value)} characters; at most {error.validator_value})"
+    if error.validator == "minLength":
+        return f"{where}: must not be empty" if value == "" else f"{where}: too short"
+    if error.validator in {"maximum", "minimum"}:
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        low, high = schema.get("minimum", "-∞"), schema.get("maximum", "∞")
+        return f"{where}: {value!r} is out of range; allowed {low}..{high}"
+    if error.validator == "enum":
+        return f"{where}: {_short(value)} is not one of {', '.join(map(str, error.validator_value))}"
+    if error.validator == "anyOf":
+        choices = [v for sub in error.validator_value if isinstance(sub, dict) for v in sub.get("enum", [])]
+        if choices:
+            return f"{where}: {_short(value)} is not one of {', '.join(map(str, choices))} (or omit it)"
+        inner = [_describe(e) for e in (error.context or []) if e.validator not in {"type"}]
+        if inner:
+            return inner[0]
+    if error.validator == "required":
+        return error.message.replace("property", "argument")
+    if error.validator == "type":
+        return f"{where}: expected {error.validator_value}, got {_short(value)}"
+    return f"{where}: {error.message[:200]}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _first_text(result: dict[str, Any]) -> str:
+    for block in result.get("content") or []:
+        if isinstance(block, dict) and block.get("type") == "text":
+            return str(block.get("text", ""))
+    return ""
+
+
+def _strip_sdk_prefix(text: str, tool: str) -> str:
+    prefix = f"Error executing tool {tool}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def _result_size(result: HandlerResult) -> int:
+    if result is None:
+        return 0
+    if isinstance(result, dict):
+        return len(json.dumps(result, default=str, separators=(",", ":")))
+    return len(result.model_dump_json(by_alias=True, exclude_none=True))

@@ -1,0 +1,57 @@
+"""Settings base: pydantic-settings with one env prefix per server.
+
+Each server subclasses `ServerSettings` and sets `model_config = server_config("K8S_MCP_")`. Loading goes
+through `load_settings`, which turns a validation failure into a `ConfigError` naming the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """Configuration is invalid; the message names the environment variable and what is allowed."""
+
+
+def server_config(env_prefix: str) -> SettingsConfigDict:
+    """The settings config every server uses: its own env prefix, unknown variables ignored."""
+    return SettingsConfigDict(env_prefix=env_prefix, extra="ignore", case_sensitive=False, frozen=True)
+
+
+class ServerSettings(BaseSettings):
+    """What every server can configure. Subclasses add their own fields under their own prefix."""
+
+    model_config = server_config("MCP_")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    audit_log: Path | None = Field(
+        default=None, description="Append one JSON line per tool call to this file (hash-chained)."
+    )
+    rate_limit_per_minute: float = Field(default=120.0, gt=0, description="Sustained tool calls per client.")
+    rate_limit_burst: int = Field(default=30, ge=1, description="Calls a client may make at once before limiting.")
+    api_keys: SecretStr | None = Field(
+        default=None, description="HTTP API keys as comma-separated name:key pairs (e.g. claude:s3cr3t)."
+    )
+    api_keys_file: Path | None = Field(default=None, description="File of name:key lines (HTTP API keys).")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+
+
+SettingsT = TypeVar("SettingsT", bound=ServerSettings)
+
+
+def load_settings(cls: type[SettingsT], **overrides: Any) -> SettingsT:
+    """Build settings from the environment; raise `ConfigError` naming each bad variable."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"{prefix}{field.upper()}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,81 @@
+"""A small real server built with the shared factory, for exercising the guard through the protocol."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pytest
+from mcp.server.mcpserver import MCPServer
+from pydantic import Field
+
+from mcp_common.audit import AuditLog
+from mcp_common.factory import READ_ONLY, new_server
+from mcp_common.models import CompactModel
+from mcp_common.ratelimit import RateLimiter
+from mcp_common.settings import ServerSettings, server_config
+from mcp_common.validation import require_allowed
+
+
+class DemoSettings(ServerSettings):
+    model_config = server_config("DEMO_MCP_")
+
+
+class Echo(CompactModel):
+    namespace: str
+    count: int
+    note: str | None = None
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand (no sleeps)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def build_demo(audit_path: Path | None, limiter: RateLimiter | None = None) -> MCPServer[Any]:
+    settings = DemoSettings()
+    server = new_server(
+        "demo-mcp",
+        settings,
+        instructions="demo",
+        version="0",
+        audit=AuditLog(audit_path),
+        limiter=limiter or RateLimiter(6000, 1000),
+    )
+
+    @server.tool(annotations=READ_ONLY)
+    async def echo(
+        namespace: str,
+        count: Annotated[int, Field(ge=1, le=5)] = 1,
+        level: Literal["ERROR", "WARN"] | None = None,
+        keyword: Annotated[str | None, Field(max_length=100)] = None,
+        api_token: str | None = None,
+    ) -> Echo:
+        """Echo the namespace back."""
+        require_allowed(namespace, ["payments", "auth"], "namespace")
+        if namespace == "auth" and count == 5:
+            raise RuntimeError("driver said: password=hunter2 at host db-7")
+        return Echo(namespace=namespace, count=count)
+
+    return server
+
+
+@pytest.fixture
+def demo() -> Any:
+    """The demo server builder (fixtures, not imports: test dirs share module names)."""
+    return build_demo
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def audit_path(tmp_path: Path) -> Path:
+    return tmp_path / "audit" / "demo.jsonl"
