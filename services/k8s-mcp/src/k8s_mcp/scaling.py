@@ -72,21 +72,21 @@ class ConfirmationTokens:
             expires, nonce = int(body["exp"]), str(body["nonce"])
         except (ValueError, KeyError, TypeError, binascii.Error):
             raise ToolError(f"confirmation token is invalid; {RENEW}") from None
-        now = self._clock()
-        if now > expires:
-            raise ToolError(f"confirmation token expired {int(now - expires)} s ago; {RENEW}")
-        if (issued.namespace, issued.name, issued.requested) != (intent.namespace, intent.name, intent.requested):
-            raise ToolError(
-                f"confirmation token was issued for {issued.namespace}/{issued.name} → {issued.requested} replicas, "
-                f"not {intent.namespace}/{intent.name} → {intent.requested}; {RENEW}"
-            )
-        if issued.current != intent.current:
-            raise ToolError(
-                f"replicas of {intent.namespace}/{intent.name} changed since the preview "
-                f"(was {issued.current}, now {intent.current}); {RENEW}"
-            )
-        with self._lock:
+        with self._lock:  # check and consume atomically: two concurrent redeems cannot both pass
+            now = self._clock()
             self._used = {n: exp for n, exp in self._used.items() if exp >= now}  # forget expired nonces
             if nonce in self._used:
                 raise ToolError(f"confirmation token was already used (tokens are single use); {RENEW}")
+            if now > expires:
+                raise ToolError(f"confirmation token expired {int(now - expires)} s ago; {RENEW}")
+            if (issued.namespace, issued.name, issued.requested) != (intent.namespace, intent.name, intent.requested):
+                raise ToolError(
+                    f"confirmation token was issued for {issued.namespace}/{issued.name} → {issued.requested} "
+                    f"replicas, not {intent.namespace}/{intent.name} → {intent.requested}; {RENEW}"
+                )
+            if issued.current != intent.current:
+                raise ToolError(
+                    f"replicas of {intent.namespace}/{intent.name} changed since the preview "
+                    f"(was {issued.current}, now {intent.current}); {RENEW}"
+                )
             self._used[nonce] = expires

@@ -13,6 +13,7 @@ from pydantic import Field
 from k8s_mcp import __version__, diagnosis, inspection
 from k8s_mcp.backends import ClusterBackend
 from k8s_mcp.config import K8sSettings
+from k8s_mcp.formatting import is_ready, restarts
 from k8s_mcp.models import (
     DeploymentList,
     Diagnosis,
@@ -266,12 +267,10 @@ def _register_scale(
 
 
 def _pods_affected(pods: list[Any], current: int, requested: int) -> list[str]:
-    from k8s_mcp.formatting import is_ready
-
     if requested > current:
         return [f"{requested - current} new pod(s) will be created"]
     if requested == current:
         return ["no change"]
-    # The ReplicaSet controller removes not-ready pods first, then the youngest.
-    ordered = sorted(pods, key=lambda p: (is_ready(p), -(p.metadata.creation_timestamp.timestamp())))
+    # The ReplicaSet controller's deletion order: not-ready first, then more restarts, then the youngest.
+    ordered = sorted(pods, key=lambda p: (is_ready(p), -restarts(p), -(p.metadata.creation_timestamp.timestamp())))
     return [f"{p.metadata.name} will be removed" for p in ordered[: current - requested]]

@@ -1,0 +1,41 @@
+# The README's commands. Set-up is idempotent: the venv is (re)built only when a pyproject changes.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PACKAGES := packages/mcp-common $(sort $(dir $(wildcard services/*/pyproject.toml))) lab
+PYPROJECTS := $(wildcard packages/*/pyproject.toml services/*/pyproject.toml lab/pyproject.toml) requirements-dev.txt
+
+.PHONY: setup lab test lint check bench clean
+
+setup: $(STAMP)
+
+$(STAMP): $(PYPROJECTS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	@# torch first, pinned: this is the CPU build; an unpinned resolve pulls multi-GB CUDA wheels.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements-dev.txt $(addprefix -e ,$(PACKAGES))
+	@touch $@
+
+lab: $(STAMP)  ## seed the embedded lab and check every server over MCP
+	$(VENV)/bin/sre-lab up --embedded
+
+test: $(STAMP)  ## lint, then the whole test suite on the embedded stack
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest
+
+check: lint test
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy packages/mcp-common/src services/*/src
+
+bench: $(STAMP)  ## benchmarks: print figures, write JSON under .lab/bench/
+	$(PY) -m logs_mcp.bench
+	$(PY) -m kb_mcp.bench
+
+clean:
+	rm -rf $(VENV) .lab

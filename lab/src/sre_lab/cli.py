@@ -1,0 +1,70 @@
+"""`sre-lab`: seed the incident, wire Claude Desktop to the servers, verify audit logs, investigate."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from sre_lab.paths import data_dir
+
+app = typer.Typer(
+    help="The SRE MCP lab: an incident, three MCP servers, and the wiring for Claude.", no_args_is_help=True
+)
+seed_app = typer.Typer(help="Write the incident's data into the stores.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log tools.", no_args_is_help=True)
+app.add_typer(seed_app, name="seed")
+app.add_typer(audit_app, name="audit")
+console = Console()
+err = Console(stderr=True)
+
+
+def parse_now(value: str | None) -> datetime | None:
+    """`--now` as an ISO timestamp (UTC if no zone given)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO timestamp: {value!r} (e.g. 2026-11-26T14:23:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+NowOption = Annotated[
+    str | None, typer.Option("--now", help="Scenario clock as ISO time (default: now, UTC)", show_default=False)
+]
+
+
+@seed_app.command("cluster")
+def seed_cluster(
+    out: Annotated[Path | None, typer.Option(help="Snapshot directory [default: <data dir>/cluster]")] = None,
+    now: NowOption = None,
+) -> None:
+    """Write the cluster snapshot (kubectl JSON + container logs) that k8s-mcp's snapshot backend reads."""
+    from sre_lab.cluster_snapshot import write_cluster_snapshot
+    from sre_lab.scenario import build_scenario
+
+    out = out or data_dir() / "cluster"
+    scenario = build_scenario(now=parse_now(now))
+    summary = write_cluster_snapshot(scenario, out)
+    counts = ", ".join(f"{n} {name.removesuffix('.json')}" for name, n in summary.counts.items())
+    console.print(f"[green]cluster snapshot[/] → {out}: {counts}, {summary.log_files} log files")
+
+
+@audit_app.command("verify")
+def audit_verify(path: Annotated[Path, typer.Argument(help="Audit log file (JSON lines)")]) -> None:
+    """Check the audit log's hash chain; report the first broken or altered line."""
+    from mcp_common.audit import verify
+
+    if not path.is_file():
+        err.print(f"[red]no such file:[/] {path}")
+        raise typer.Exit(2)
+    result = verify(path)
+    if result.ok:
+        console.print(f"[green]ok[/]: {result.lines} lines, chain intact")
+        return
+    err.print(f"[red]broken[/] at line {result.bad_line}: {result.reason}")
+    raise typer.Exit(1)
