@@ -68,3 +68,36 @@ def audit_verify(path: Annotated[Path, typer.Argument(help="Audit log file (JSON
         return
     err.print(f"[red]broken[/] at line {result.bad_line}: {result.reason}")
     raise typer.Exit(1)
+
+
+@app.command("up")
+def up(
+    embedded: Annotated[bool, typer.Option("--embedded/--docker", help="Local processes (default) or compose")] = True,
+    now: NowOption = None,
+) -> None:
+    """Seed the lab and check every server with a real MCP initialize + tools/list."""
+    import os
+
+    import anyio
+    from rich.table import Table
+
+    from sre_lab.stack import SERVERS, check, embedded_params, installed
+
+    if not embedded:
+        err.print("[red]--docker[/]: the compose path is not wired yet; use --embedded")
+        raise typer.Exit(2)
+    root = data_dir().resolve()
+    audit_dir = root.parent / "audit"
+    seed_cluster(out=root / "cluster", now=now)
+    table = Table("server", "status", "tools", "start → tools/list")
+    failed = False
+    for server in SERVERS:
+        if not installed(server):
+            continue
+        result = anyio.run(check, server, embedded_params(server, root, audit_dir, os.environ))
+        failed |= not result.ok
+        status = "[green]ok[/]" if result.ok else f"[red]failed[/] {result.error}"
+        table.add_row(server.name, status, str(result.tools), f"{result.seconds:.2f} s")
+    console.print(table)
+    if failed:
+        raise typer.Exit(1)

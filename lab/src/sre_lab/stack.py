@@ -1,0 +1,86 @@
+"""The lab's servers and how each stack (embedded processes, or the compose containers) runs them.
+
+One table of servers serves `sre-lab up`, `status`, `config claude-desktop` and `investigate`, so the
+command a test runs is the command Claude Desktop runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcp import Client, StdioServerParameters
+
+
+@dataclass(frozen=True)
+class ServerDef:
+    name: str  # the server and its console script, e.g. k8s-mcp
+    key: str  # the mcpServers entry name Claude Desktop shows
+    container: str  # the compose service / container name
+    env_prefix: str
+
+    def embedded_env(self, data_dir: Path, audit_dir: Path) -> dict[str, str]:
+        """The environment that points this server at the embedded stores under `data_dir`."""
+        env = {f"{self.env_prefix}AUDIT_LOG": str(audit_dir / f"{self.name}.jsonl")}
+        if self.name == "k8s-mcp":
+            env |= {"K8S_MCP_BACKEND": "snapshot", "K8S_MCP_SNAPSHOT_DIR": str(data_dir / "cluster")}
+        elif self.name == "logs-mcp":
+            env |= {"LOGS_MCP_DATA_DIR": str(data_dir / "clickhouse")}
+        elif self.name == "kb-mcp":
+            env |= {"KB_MCP_CHROMA_PATH": str(data_dir / "chroma")}
+        return env
+
+
+SERVERS: tuple[ServerDef, ...] = (
+    ServerDef("k8s-mcp", "kubernetes", "k8s-mcp", "K8S_MCP_"),
+    ServerDef("logs-mcp", "clickhouse-logs", "logs-mcp", "LOGS_MCP_"),
+    ServerDef("kb-mcp", "sre-knowledge-base", "kb-mcp", "KB_MCP_"),
+)
+
+
+def installed(server: ServerDef) -> bool:
+    return console_script(server.name) is not None
+
+
+def console_script(name: str) -> str | None:
+    """The server's console script next to this interpreter (the venv), else on PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+def embedded_params(
+    server: ServerDef, data_dir: Path, audit_dir: Path, base_env: Mapping[str, str]
+) -> StdioServerParameters:
+    command = console_script(server.name)
+    if command is None:
+        raise FileNotFoundError(f"{server.name} is not installed in this environment (run make setup)")
+    return StdioServerParameters(command=command, args=[], env={**base_env, **server.embedded_env(data_dir, audit_dir)})
+
+
+def docker_exec_args(server: ServerDef) -> list[str]:
+    """How Claude Desktop talks to the compose container: stdio through docker exec."""
+    return ["exec", "-i", server.container, server.name, "--transport", "stdio"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    server: str
+    ok: bool
+    tools: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+async def check(server: ServerDef, params: StdioServerParameters) -> CheckResult:
+    """A real MCP initialize + tools/list against the server."""
+    started = time.perf_counter()
+    try:
+        async with Client(params) as client:
+            tools = (await client.list_tools()).tools
+    except Exception as exc:  # any failure to talk MCP is the finding, whatever its type
+        return CheckResult(server.name, False, error=f"{type(exc).__name__}: {exc}"[:300])
+    return CheckResult(server.name, True, tools=len(tools), seconds=time.perf_counter() - started)
