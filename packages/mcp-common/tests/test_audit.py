@@ -91,3 +91,28 @@ def test_redaction_by_key_and_by_value_and_long_strings_are_cut() -> None:
     assert out["nested"] == {"DB_PASSWORD": "***", "plain": "***"}
     assert out["keyword"].startswith("k" * 256) and "(+744 chars)" in out["keyword"]
     assert out["namespace"] == "payments"
+
+
+def test_processes_sharing_one_file_keep_one_chain(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "shared.jsonl"
+    writer = (
+        "import sys; from pathlib import Path; from mcp_common.audit import AuditEntry, AuditLog\n"
+        "log = AuditLog(Path(sys.argv[1]))\n"
+        "for i in range(200): log.record(AuditEntry('k8s-mcp', 'list_pods', {'i': i}, sys.argv[2], 'ok', 1.0))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", writer, str(path), name]) for name in ("http", "stdio", "cli")]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
+    result = verify(path)
+    assert result.ok, result
+    assert result.lines == 600
+
+
+def test_very_long_last_line_still_chains(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    log.record(AuditEntry("s", "t", {"items": ["x" * 200] * 100}, "stdio", "ok", 1.0))
+    log.record(AuditEntry("s", "t", {}, "stdio", "ok", 1.0))
+    assert verify(path).ok

@@ -7,6 +7,7 @@ server process: two writers appending to one file would interleave their chains.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 GENESIS = "0" * 64
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[-_]?key|credential|auth|private[-_]?key|cookie", re.I)
@@ -73,10 +74,8 @@ class AuditLog:
         self.path = path
         self._clock = clock
         self._lock = threading.Lock()
-        self._prev = GENESIS
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._prev = _last_line_digest(path)
 
     @property
     def enabled(self) -> bool:
@@ -98,28 +97,33 @@ class AuditLog:
         }
         if entry.error:
             body["error"] = redact(entry.error)
-        with self._lock:
-            body["prev"] = self._prev
+        with self._lock, self.path.open("a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file closes
+            body["prev"] = _last_line_digest(fh)
             body["hash"] = _digest(_canonical(body))
             line = _canonical(body)
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(line + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            self._prev = _digest(line)
+            fh.write((line + "\n").encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
         return body
 
 
-def _last_line_digest(path: Path) -> str:
-    if not path.exists() or path.stat().st_size == 0:
+def _last_line_digest(fh: BinaryIO) -> str:
+    """SHA-256 of the file's last line, read backwards in blocks (lines can be long)."""
+    end = fh.seek(0, os.SEEK_END)
+    if end == 0:
         return GENESIS
-    with path.open("rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        block = min(size, 64 * 1024)
-        fh.seek(size - block)
-        tail = fh.read().decode("utf-8", errors="replace").rstrip("\n")
-    return _digest(tail.rsplit("\n", 1)[-1])
+    tail = b""
+    position = end
+    while position > 0:
+        step = min(position, 8192)
+        position -= step
+        fh.seek(position)
+        tail = fh.read(step) + tail
+        stripped = tail.rstrip(b"\n")
+        if b"\n" in stripped or position == 0:
+            return _digest(stripped.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace"))
+    return GENESIS
 
 
 @dataclass(frozen=True)
