@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -101,3 +101,76 @@ def up(
     console.print(table)
     if failed:
         raise typer.Exit(1)
+
+
+config_app = typer.Typer(help="MCP client configuration for the lab's servers.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+ModeOption = Annotated[str, typer.Option("--mode", help="docker (docker exec into the containers) or embedded")]
+
+
+def _mode(value: str) -> Literal["docker", "embedded"]:
+    if value not in ("docker", "embedded"):
+        raise typer.BadParameter(f"--mode must be docker or embedded, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+@config_app.command("claude-desktop")
+def config_claude_desktop(
+    mode: ModeOption = "docker",
+    write: Annotated[bool, typer.Option("--write", help="Merge into Claude Desktop's config (backs it up)")] = False,
+    path: Annotated[Path | None, typer.Option(help="Config file [default: the platform's path]")] = None,
+) -> None:
+    """Print (or merge into Claude Desktop's config) the mcpServers entries for the three servers."""
+    from sre_lab.clients import ConfigFileError, claude_desktop_config_path, merge_servers, server_entries
+
+    entries = server_entries(_mode(mode), data_dir(), _audit_dir())
+    if not write:
+        console.print_json(data={"mcpServers": entries})
+        return
+    target = path or claude_desktop_config_path()
+    try:
+        result = merge_servers(target, entries)
+    except ConfigFileError as exc:
+        err.print(f"[red]refused:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]merged[/] into {result.path}")
+    if result.backup:
+        console.print(f"  backup: {result.backup}")
+    console.print(f"  added: {result.added or '-'}  updated: {result.updated or '-'}  kept: {result.kept or '-'}")
+    console.print("Restart Claude Desktop to load the servers.")
+
+
+@config_app.command("claude-code")
+def config_claude_code(
+    mode: ModeOption = "docker",
+    path: Annotated[Path, typer.Option(help="Project config file")] = Path(".mcp.json"),
+) -> None:
+    """Merge the servers into a Claude Code project config (.mcp.json)."""
+    from sre_lab.clients import ConfigFileError, merge_servers, server_entries
+
+    stdio = server_entries(_mode(mode), data_dir(), _audit_dir())
+    entries = {key: {"type": "stdio", **entry} for key, entry in stdio.items()}
+    try:
+        result = merge_servers(path, entries)
+    except ConfigFileError as exc:
+        err.print(f"[red]refused:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]merged[/] into {result.path} (added {result.added or '-'}, updated {result.updated or '-'})")
+
+
+@config_app.command("generic")
+def config_generic(mode: ModeOption = "docker") -> None:
+    """Print a client-neutral JSON description (stdio commands; in docker mode the HTTP endpoints too)."""
+    from sre_lab.clients import generic_config
+    from sre_lab.docker import ensure_env_file, lab_api_key
+
+    key = lab_api_key(ensure_env_file(_env_file())) if mode == "docker" else None
+    console.print_json(data=generic_config(_mode(mode), data_dir(), _audit_dir(), key))
+
+
+def _audit_dir() -> Path:
+    return data_dir().parent / "audit"
+
+
+def _env_file() -> Path:
+    return data_dir().parent / "lab.env"

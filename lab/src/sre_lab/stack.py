@@ -20,8 +20,9 @@ from mcp import Client, StdioServerParameters
 class ServerDef:
     name: str  # the server and its console script, e.g. k8s-mcp
     key: str  # the mcpServers entry name Claude Desktop shows
-    container: str  # the compose service / container name
+    container: str  # the compose container name (compose.yaml sets container_name)
     env_prefix: str
+    http_port: int  # published on 127.0.0.1 by compose.yaml
 
     def embedded_env(self, data_dir: Path, audit_dir: Path) -> dict[str, str]:
         """The environment that points this server at the embedded stores under `data_dir`."""
@@ -36,9 +37,9 @@ class ServerDef:
 
 
 SERVERS: tuple[ServerDef, ...] = (
-    ServerDef("k8s-mcp", "kubernetes", "k8s-mcp", "K8S_MCP_"),
-    ServerDef("logs-mcp", "clickhouse-logs", "logs-mcp", "LOGS_MCP_"),
-    ServerDef("kb-mcp", "sre-knowledge-base", "kb-mcp", "KB_MCP_"),
+    ServerDef("k8s-mcp", "kubernetes", "sre-lab-k8s-mcp", "K8S_MCP_", 8101),
+    ServerDef("logs-mcp", "clickhouse-logs", "sre-lab-logs-mcp", "LOGS_MCP_", 8102),
+    ServerDef("kb-mcp", "sre-knowledge-base", "sre-lab-kb-mcp", "KB_MCP_", 8103),
 )
 
 

@@ -1,0 +1,127 @@
+"""MCP client configuration: what to paste into (or merge into) Claude Desktop, Claude Code or anything else.
+
+The merge keeps every other key and server, backs the old file up first, writes atomically, and refuses to
+touch a file that is not valid JSON (a half-edited config is the user's, not ours to "fix").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sre_lab.stack import SERVERS, console_script, docker_exec_args
+
+Mode = Literal["docker", "embedded"]
+
+
+class ConfigFileError(Exception):
+    """The client's config file cannot be merged safely; the message says why and what to do."""
+
+
+def claude_desktop_config_path(
+    platform: str | None = None, env: Mapping[str, str] | None = None, home: Path | None = None
+) -> Path:
+    """Where Claude Desktop reads its config on macOS, Windows and Linux."""
+    platform = platform or sys.platform
+    env = os.environ if env is None else env
+    home = home or Path.home()
+    if platform == "darwin":
+        return home / "Library" / "Application Support" / "Claude" / "claude_desktop_config.json"
+    if platform.startswith("win"):
+        appdata = env.get("APPDATA")
+        base = Path(appdata) if appdata else home / "AppData" / "Roaming"
+        return base / "Claude" / "claude_desktop_config.json"
+    base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home / ".config"
+    return base / "Claude" / "claude_desktop_config.json"
+
+
+def server_entries(mode: Mode, data_dir: Path, audit_dir: Path) -> dict[str, dict[str, Any]]:
+    """The `mcpServers` entries for the three servers.
+
+    docker: stdio through `docker exec -i <container> <server> --transport stdio` (the containers already
+    have their stores and audit paths in their environment). embedded: the venv's console scripts with
+    absolute paths, pointed at the embedded stores under `data_dir`.
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    for server in SERVERS:
+        if mode == "docker":
+            entries[server.key] = {"command": "docker", "args": docker_exec_args(server)}
+        else:
+            command = console_script(server.name) or str(Path(sys.executable).parent / server.name)
+            entries[server.key] = {
+                "command": str(Path(command).absolute()),
+                "args": [],
+                "env": server.embedded_env(data_dir.absolute(), audit_dir.absolute()),
+            }
+    return entries
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    path: Path
+    backup: Path | None
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    kept: list[str]
+
+
+def merge_servers(path: Path, entries: Mapping[str, Mapping[str, Any]], clock: datetime | None = None) -> MergeResult:
+    """Merge `entries` into the `mcpServers` of the JSON file at `path` (created if missing)."""
+    data: dict[str, Any] = {}
+    backup = None
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+        try:
+            loaded = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ConfigFileError(
+                f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+                "fix or move it, then run this again. Nothing was changed."
+            ) from None
+        if not isinstance(loaded, dict):
+            raise ConfigFileError(f"{path} holds a JSON {type(loaded).__name__}, not an object; nothing was changed")
+        if not isinstance(loaded.get("mcpServers", {}), dict):
+            raise ConfigFileError(f"{path}: 'mcpServers' is not an object; nothing was changed")
+        data = loaded
+        stamp = (clock or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+        backup = path.with_name(f"{path.name}.bak-{stamp}")
+        shutil.copy2(path, backup)
+    servers: dict[str, Any] = dict(data.get("mcpServers", {}))
+    added = [key for key in entries if key not in servers]
+    updated = [key for key in entries if key in servers and servers[key] != entries[key]]
+    unchanged = [key for key in entries if key in servers and servers[key] == entries[key]]
+    kept = [key for key in servers if key not in entries]
+    servers.update({key: dict(value) for key, value in entries.items()})
+    data["mcpServers"] = servers
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(path)
+    return MergeResult(path, backup, added, updated, unchanged, kept)
+
+
+def generic_config(mode: Mode, data_dir: Path, audit_dir: Path, api_key: str | None) -> dict[str, Any]:
+    """A client-neutral description: stdio commands, and in docker mode the HTTP endpoints too."""
+    servers = []
+    for key, entry in server_entries(mode, data_dir, audit_dir).items():
+        server = next(s for s in SERVERS if s.key == key)
+        item: dict[str, Any] = {"name": key, "server": server.name, "transport": "stdio", **entry}
+        servers.append(item)
+        if mode == "docker":
+            http: dict[str, Any] = {
+                "name": f"{key}-http",
+                "server": server.name,
+                "transport": "streamable-http",
+                "url": f"http://127.0.0.1:{server.http_port}/mcp",
+                "headers": {"Authorization": f"Bearer {api_key or '<LAB_API_KEYS key from .lab/lab.env>'}"},
+            }
+            servers.append(http)
+    return {"servers": servers}

@@ -1,0 +1,94 @@
+"""The MCP client config writer on real files: merge, backup, refusal of invalid JSON, platform paths."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sre_lab.clients import ConfigFileError, claude_desktop_config_path, generic_config, merge_servers, server_entries
+
+CLOCK = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
+
+
+def test_platform_paths() -> None:
+    home = Path("/home/ana")
+    assert claude_desktop_config_path("darwin", {}, home) == Path(
+        "/home/ana/Library/Application Support/Claude/claude_desktop_config.json"
+    )
+    assert (
+        claude_desktop_config_path("win32", {"APPDATA": r"C:\Users\ana\AppData\Roaming"}, home)
+        == Path(r"C:\Users\ana\AppData\Roaming") / "Claude" / "claude_desktop_config.json"
+    )
+    assert claude_desktop_config_path("linux", {}, home) == Path("/home/ana/.config/Claude/claude_desktop_config.json")
+    assert claude_desktop_config_path("linux", {"XDG_CONFIG_HOME": "/x"}, home) == Path(
+        "/x/Claude/claude_desktop_config.json"
+    )
+
+
+def test_docker_entries_exec_into_the_containers(tmp_path: Path) -> None:
+    entries = server_entries("docker", tmp_path / "data", tmp_path / "audit")
+    assert set(entries) == {"kubernetes", "clickhouse-logs", "sre-knowledge-base"}
+    assert entries["kubernetes"] == {
+        "command": "docker",
+        "args": ["exec", "-i", "sre-lab-k8s-mcp", "k8s-mcp", "--transport", "stdio"],
+    }
+
+
+def test_embedded_entries_use_absolute_paths(tmp_path: Path) -> None:
+    entries = server_entries("embedded", Path("rel/data"), Path("rel/audit"))
+    k8s = entries["kubernetes"]
+    assert Path(k8s["command"]).is_absolute() and k8s["command"].endswith("k8s-mcp")
+    assert Path(k8s["env"]["K8S_MCP_SNAPSHOT_DIR"]).is_absolute()
+    assert k8s["env"]["K8S_MCP_BACKEND"] == "snapshot"
+    assert Path(entries["clickhouse-logs"]["env"]["LOGS_MCP_AUDIT_LOG"]).is_absolute()
+
+
+def test_merge_keeps_other_servers_and_keys_and_backs_up(tmp_path: Path) -> None:
+    path = tmp_path / "claude_desktop_config.json"
+    original = {
+        "globalShortcut": "Ctrl+Space",
+        "mcpServers": {"github": {"command": "gh-mcp"}, "kubernetes": {"command": "old"}},
+    }
+    path.write_text(json.dumps(original))
+    entries = server_entries("docker", tmp_path, tmp_path)
+    result = merge_servers(path, entries, clock=CLOCK)
+    merged = json.loads(path.read_text())
+    assert merged["globalShortcut"] == "Ctrl+Space"
+    assert merged["mcpServers"]["github"] == {"command": "gh-mcp"}
+    assert merged["mcpServers"]["kubernetes"] == entries["kubernetes"]
+    assert result.updated == ["kubernetes"] and result.kept == ["github"]
+    assert sorted(result.added) == ["clickhouse-logs", "sre-knowledge-base"]
+    assert result.backup == tmp_path / "claude_desktop_config.json.bak-20261126T140000Z"
+    assert json.loads(result.backup.read_text()) == original
+    again = merge_servers(path, entries, clock=CLOCK)
+    assert again.unchanged == list(entries) and again.added == [] and again.updated == []
+
+
+def test_missing_file_is_created_without_backup(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "claude_desktop_config.json"
+    result = merge_servers(path, server_entries("docker", tmp_path, tmp_path))
+    assert result.backup is None and set(json.loads(path.read_text())["mcpServers"]) == set(result.added)
+
+
+@pytest.mark.parametrize("text", ['{"mcpServers": {', "[1, 2]", '{"mcpServers": []}'])
+def test_invalid_json_is_refused_and_left_untouched(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "claude_desktop_config.json"
+    path.write_text(text)
+    with pytest.raises(ConfigFileError, match=r"(?i)nothing was changed"):
+        merge_servers(path, server_entries("docker", tmp_path, tmp_path))
+    assert path.read_text() == text
+    assert list(tmp_path.iterdir()) == [path], "no backup, no temp file"
+
+
+def test_generic_config_lists_stdio_and_http(tmp_path: Path) -> None:
+    config = generic_config("docker", tmp_path, tmp_path, "k3y")
+    http = [s for s in config["servers"] if s["transport"] == "streamable-http"]
+    assert [s["url"] for s in http] == [
+        "http://127.0.0.1:8101/mcp",
+        "http://127.0.0.1:8102/mcp",
+        "http://127.0.0.1:8103/mcp",
+    ]
+    assert http[0]["headers"] == {"Authorization": "Bearer k3y"}

@@ -1,0 +1,80 @@
+"""The docker path as far as it goes without an engine: secrets file, commands, pre-flight errors."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from sre_lab.docker import DockerError, down_command, ensure_env_file, lab_api_key, preflight, read_env_file, up_command
+
+
+def test_env_file_is_private_generated_once_and_completed(tmp_path: Path) -> None:
+    path = tmp_path / ".lab" / "lab.env"
+    first = ensure_env_file(path)
+    assert set(first) == {"CLICKHOUSE_READER_PASSWORD", "CLICKHOUSE_WRITER_PASSWORD", "LAB_API_KEYS"}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert first["CLICKHOUSE_READER_PASSWORD"] != first["CLICKHOUSE_WRITER_PASSWORD"]
+    assert len(lab_api_key(first) or "") >= 16
+    assert ensure_env_file(path) == first, "idempotent: existing secrets are kept"
+    path.write_text("LAB_API_KEYS=lab:keep-this-key-123456\n")
+    completed = ensure_env_file(path)
+    assert completed["LAB_API_KEYS"] == "lab:keep-this-key-123456" and "CLICKHOUSE_READER_PASSWORD" in completed
+    assert read_env_file(path) == completed
+
+
+def test_compose_commands(tmp_path: Path) -> None:
+    env = tmp_path / "lab.env"
+    assert up_command(env) == [
+        "docker",
+        "compose",
+        "--env-file",
+        str(env),
+        "-f",
+        "compose.yaml",
+        "up",
+        "-d",
+        "--build",
+        "--wait",
+    ]
+    assert down_command(env, volumes=True)[-2:] == ["down", "--volumes"]
+
+
+def fake_docker(bin_dir: Path, info_exit: int) -> None:
+    bin_dir.mkdir()
+    script = bin_dir / "docker"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = info ]; then echo "Cannot connect to the Docker daemon" >&2; exit {info_exit}; fi\n'
+        'if [ "$1" = compose ]; then echo "Docker Compose version v2.29.0"; exit 0; fi\n'
+        "exit 0\n"
+    )
+    script.chmod(0o755)
+
+
+def test_docker_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(DockerError, match=r"Docker is not installed.*sre-lab up --embedded"):
+        preflight()
+
+
+def test_daemon_not_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_docker(tmp_path / "bin", info_exit=1)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with pytest.raises(DockerError, match=r"daemon is not reachable \(Cannot connect to the Docker daemon\)"):
+        preflight()
+
+
+def test_port_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    fake_docker(tmp_path / "bin", info_exit=0)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(DockerError, match=rf"ports in use on 127.0.0.1: {port}"):
+            preflight(ports=(port,))
+    assert preflight(ports=(port,)).docker.endswith("docker")
