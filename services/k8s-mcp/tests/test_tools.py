@@ -207,3 +207,20 @@ async def test_every_call_is_audited_including_rejections(make_server, tmp_path:
     ]
     assert lines[1]["arguments"] == {"namespace": "hacker-namespace"} and lines[0]["server"] == "k8s-mcp"
     assert verify(audit).ok
+
+
+async def test_investigate_incident_prompt(make_server) -> None:
+    async with Client(make_server()) as client:
+        listed = [p.name for p in (await client.list_prompts()).prompts]
+        prompt = await client.get_prompt(
+            "investigate_incident", {"service": "payment-gateway", "symptom": "checkout is slow"}
+        )
+        bad = None
+        try:
+            await client.get_prompt("investigate_incident", {"service": "Payment Gateway!", "symptom": "x"})
+        except Exception as exc:  # a protocol error is the expected shape for a bad prompt argument
+            bad = str(exc)
+    assert listed == ["investigate_incident"]
+    text = prompt.messages[0].content.text
+    assert "diagnose_deployment for payment-gateway" in text and "previous=true" in text
+    assert bad is not None and "not a valid name" in bad

@@ -9,8 +9,17 @@ the text the client sees with a short, sanitized message, so no driver text or s
 from __future__ import annotations
 
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
-__all__ = ["ResourceError", "ResourceNotFoundError", "ToolError", "internal_error_message", "not_found"]
+__all__ = [
+    "ResourceError",
+    "ResourceNotFoundError",
+    "ToolError",
+    "internal_error_message",
+    "invalid_params",
+    "not_found",
+]
 
 
 def internal_error_message(name: str) -> str:
@@ -23,3 +32,9 @@ def not_found(kind: str, name: str, available: list[str] | tuple[str, ...], *, l
     shown = ", ".join(sorted(available)[:limit]) or "none"
     more = f" (+{len(available) - limit} more)" if len(available) > limit else ""
     return ToolError(f"{kind} '{name}' not found; available: {shown}{more}")
+
+
+def invalid_params(message: str) -> MCPError:
+    """A protocol error (-32602) carrying `message`: for prompts, whose failures the SDK would otherwise
+    reduce to 'Internal server error'."""
+    return MCPError(code=INVALID_PARAMS, message=message)

@@ -10,7 +10,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from k8s_mcp import __version__, diagnosis, inspection
+from k8s_mcp import __version__, diagnosis, inspection, prompts
 from k8s_mcp.backends import ClusterBackend
 from k8s_mcp.config import K8sSettings
 from k8s_mcp.formatting import is_ready, restarts
@@ -198,9 +198,20 @@ def create_server(
         deployment = require_dns1123_subdomain(name.strip(), "name")
         return await call(diagnosis.diagnose_deployment, ns, deployment, clock(), what="diagnose_deployment")
 
+    _register_prompts(server, allowed)
     if settings.enable_writes:
         _register_scale(server, settings, cluster, namespace_ok, Namespace, timeout, token_clock)
     return server
+
+
+def _register_prompts(server: MCPServer[Any], allowed: tuple[str, ...]) -> None:
+    @server.prompt(title="Investigate an incident (Kubernetes)")
+    def investigate_incident(
+        service: Annotated[str, Field(max_length=253, description="Deployment / service name")],
+        symptom: Annotated[str, Field(max_length=500, description="What users or alerts report")],
+    ) -> str:
+        """A step-by-step guide through this server's tools for one degraded service."""
+        return prompts.investigate_incident(service, symptom, allowed)
 
 
 def _register_scale(
