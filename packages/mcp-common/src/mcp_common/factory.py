@@ -19,10 +19,10 @@ from mcp_common.settings import ServerSettings
 
 logger = logging.getLogger(__name__)
 
-READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 """Annotations for every read tool."""
 
-DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
+DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False)
 """Annotations for a tool that changes the world (registered only when config enables writes)."""
 
 HealthCheck = Callable[[], Awaitable[bool]]

@@ -13,6 +13,7 @@ from k8s_mcp.formatting import (
     event_time,
     is_ready,
     last_termination,
+    name_of,
     pod_status,
     ready_count,
     restarts,
@@ -75,7 +76,7 @@ def diagnose_deployment(backend: ClusterBackend, namespace: str, name: str, now:
     selector = deployment.spec.selector.match_labels if deployment.spec and deployment.spec.selector else None
     if not selector:
         raise ToolError(f"deployment '{name}' has no matchLabels selector; inspect it with list_pods instead")
-    pods = sorted(backend.pods(namespace, selector), key=lambda p: p.metadata.name)
+    pods = sorted(backend.pods(namespace, selector), key=name_of)
     desired = deployment.spec.replicas if deployment.spec.replicas is not None else 1
     image = ", ".join(c.image or "" for c in deployment.spec.template.spec.containers)
     ready = sum(1 for p in pods if is_ready(p))
@@ -105,7 +106,9 @@ def diagnose_deployment(backend: ClusterBackend, namespace: str, name: str, now:
     ]
     warnings.sort(key=lambda e: event_time(e) or now, reverse=True)
 
-    log_message, excerpt, log_source = None, [], None
+    log_message: str | None = None
+    excerpt: list[str] = []
+    log_source: str | None = None
     if crashed:
         pod = crashed[0]
         container = pod.spec.containers[0].name

@@ -6,6 +6,7 @@ One path for both backends: whatever produced a `V1Pod`, it is shown the same wa
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from kubernetes.client import (
     CoreV1Event,
@@ -19,6 +20,11 @@ from kubernetes.client import (
 
 from k8s_mcp.models import Condition, ContainerDetail, DeploymentSummary, EventSummary, PodSummary
 from mcp_common.audit import redact
+
+
+def name_of(obj: Any) -> str:
+    """An API object's name (the client types it Optional; the API always sets it)."""
+    return str(obj.metadata.name or "")
 
 
 def age(then: datetime | None, now: datetime) -> str:

@@ -11,6 +11,7 @@ from k8s_mcp.formatting import (
     describe_container,
     event_time,
     is_ready,
+    name_of,
     pod_status,
     summarize_deployment,
     summarize_event,
@@ -37,7 +38,7 @@ LOG_FETCH_WITH_GREP = 5000  # lines scanned when filtering, so a grep can reach 
 
 
 def list_pods(backend: ClusterBackend, namespace: str, status_filter: str | None, now: datetime) -> PodList:
-    pods = sorted(backend.pods(namespace), key=lambda p: p.metadata.name)
+    pods = sorted(backend.pods(namespace), key=name_of)
     summaries = [summarize_pod(p, now) for p in pods]
     counts = PodCounts(
         total=len(pods),
@@ -144,7 +145,7 @@ def describe_pod(backend: ClusterBackend, namespace: str, pod_name: str, now: da
 
 
 def list_deployments(backend: ClusterBackend, namespace: str, now: datetime) -> DeploymentList:
-    deployments = sorted(backend.deployments(namespace), key=lambda d: d.metadata.name)
+    deployments = sorted(backend.deployments(namespace), key=name_of)
     items, total, truncated = bounded([summarize_deployment(d, now) for d in deployments], MAX_DEPLOYMENTS)
     return DeploymentList(namespace=namespace, items=items, total=total, truncated=truncated)
 
