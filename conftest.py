@@ -6,3 +6,12 @@ import pytest
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--stack",
+        choices=["embedded", "compose"],
+        default="embedded",
+        help="tests/: run the scenarios on local processes (embedded, default) or the running compose lab",
+    )

@@ -174,3 +174,57 @@ def _audit_dir() -> Path:
 
 def _env_file() -> Path:
     return data_dir().parent / "lab.env"
+
+
+DRILL4 = (
+    "The payment gateway seems degraded. Use all available tools to investigate: check Kubernetes pod status, "
+    "search the logs, and find any relevant runbooks."
+)
+
+
+@app.command("investigate")
+def investigate_command(
+    symptom: Annotated[str, typer.Argument(help="What users or alerts report")] = DRILL4,
+    stack: Annotated[str, typer.Option(help="embedded (local processes) or docker (the compose lab)")] = "embedded",
+    output: Annotated[str, typer.Option("--format", help="text, markdown or json")] = "text",
+    driver: Annotated[str, typer.Option(help="auto (agent if ANTHROPIC_API_KEY is set), playbook or agent")] = "auto",
+    model: Annotated[str, typer.Option(help="Claude model for the agent driver")] = "claude-sonnet-4-5",
+    max_steps: Annotated[int, typer.Option(min=1, max=200, help="Tool-call limit")] = 40,
+    max_seconds: Annotated[float, typer.Option(min=5, max=3600, help="Time limit")] = 180.0,
+) -> None:
+    """Investigate an incident across all three servers as a real MCP client; print the report."""
+    import os
+
+    import anyio
+    from rich.markdown import Markdown
+
+    from sre_lab.investigate import AnthropicModel, investigate, render_markdown
+    from sre_lab.stack import ComposeStack, EmbeddedStack
+
+    if output not in ("text", "markdown", "json"):
+        raise typer.BadParameter("--format must be text, markdown or json")
+    if stack not in ("embedded", "docker"):
+        raise typer.BadParameter("--stack must be embedded or docker")
+    if driver not in ("auto", "playbook", "agent"):
+        raise typer.BadParameter("--driver must be auto, playbook or agent")
+    use_agent = driver == "agent" or (driver == "auto" and bool(os.environ.get("ANTHROPIC_API_KEY")))
+    if use_agent and not os.environ.get("ANTHROPIC_API_KEY"):
+        err.print("[red]--driver agent needs ANTHROPIC_API_KEY[/] (or use --driver playbook, no model needed)")
+        raise typer.Exit(2)
+    if stack == "embedded" and not (data_dir() / "cluster" / "manifest.json").exists():
+        err.print(f"[red]no embedded lab at {data_dir()}[/]: run `sre-lab up --embedded` (or `make lab`) first")
+        raise typer.Exit(2)
+    target = EmbeddedStack(data_dir().resolve()) if stack == "embedded" else ComposeStack()
+    agent = AnthropicModel(model) if use_agent else None
+    with err.status("investigating across k8s-mcp, logs-mcp and kb-mcp…"):
+        report = anyio.run(
+            lambda: investigate(target, symptom, model=agent, max_steps=max_steps, max_seconds=max_seconds)
+        )
+    if output == "json":
+        typer.echo(report.model_dump_json(indent=2))
+    elif output == "markdown":
+        typer.echo(render_markdown(report))
+    else:
+        console.print(Markdown(render_markdown(report)))
+    if report.limits.reached:
+        err.print(f"[yellow]limit reached:[/] {report.limits.message}")

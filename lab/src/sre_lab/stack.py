@@ -85,3 +85,41 @@ async def check(server: ServerDef, params: StdioServerParameters) -> CheckResult
     except Exception as exc:  # any failure to talk MCP is the finding, whatever its type
         return CheckResult(server.name, False, error=f"{type(exc).__name__}: {exc}"[:300])
     return CheckResult(server.name, True, tools=len(tools), seconds=time.perf_counter() - started)
+
+
+class EmbeddedStack:
+    """Every server as a local stdio process, over the embedded stores under `data_dir`."""
+
+    kind = "embedded"
+
+    def __init__(self, data_dir: Path, audit_dir: Path | None = None, base_env: Mapping[str, str] | None = None):
+        import os
+
+        self.data_dir = data_dir
+        self.audit_dir = audit_dir or data_dir.parent / "audit"
+        self.base_env = dict(os.environ if base_env is None else base_env)
+
+    def params(self, name: str) -> StdioServerParameters:
+        return embedded_params(server_named(name), self.data_dir, self.audit_dir, self.base_env)
+
+    def client(self, name: str) -> Client:
+        return Client(self.params(name))
+
+
+class ComposeStack:
+    """The running compose lab: stdio through `docker exec -i` into each container."""
+
+    kind = "compose"
+
+    def params(self, name: str) -> StdioServerParameters:
+        return StdioServerParameters(command="docker", args=docker_exec_args(server_named(name)))
+
+    def client(self, name: str) -> Client:
+        return Client(self.params(name))
+
+
+def server_named(name: str) -> ServerDef:
+    for server in SERVERS:
+        if name in (server.name, server.key):
+            return server
+    raise KeyError(f"no server {name!r}; servers: {', '.join(s.name for s in SERVERS)}")
