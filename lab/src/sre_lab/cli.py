@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import typer
 from rich.console import Console
 
 from sre_lab.paths import data_dir
 
+T = TypeVar("T")
 app = typer.Typer(
     help="The SRE MCP lab: an incident, three MCP servers, and the wiring for Claude.", no_args_is_help=True
 )
@@ -18,8 +20,8 @@ seed_app = typer.Typer(help="Write the incident's data into the stores.", no_arg
 audit_app = typer.Typer(help="Audit log tools.", no_args_is_help=True)
 app.add_typer(seed_app, name="seed")
 app.add_typer(audit_app, name="audit")
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def parse_now(value: str | None) -> datetime | None:
@@ -70,37 +72,139 @@ def audit_verify(path: Annotated[Path, typer.Argument(help="Audit log file (JSON
     raise typer.Exit(1)
 
 
+@seed_app.command("logs")
+def seed_logs_command(
+    rows: Annotated[int, typer.Option(min=1000, help="About this many log lines")] = 3_000_000,
+    seed: Annotated[int, typer.Option(help="Traffic seed (same seed and --now: same data)")] = 7,
+    now: NowOption = None,
+) -> None:
+    """Replace the log store's data with the incident's logs (LOGS_MCP_CLICKHOUSE_URL, else the embedded dir)."""
+    from sre_lab import seeding
+    from sre_lab.scenario import build_scenario
+
+    settings = seeding.logs_settings(
+        None if _server_configured("LOGS_MCP_CLICKHOUSE_URL") else data_dir() / "clickhouse"
+    )
+    report = _fail_clearly(lambda: seeding.seed_logs(build_scenario(now=parse_now(now), seed=seed), settings, rows))
+    console.print(
+        f"[green]logs[/]: {report.rows:,} lines ({report.requests:,} requests, {report.slow_queries} slow queries) "
+        f"in {report.seconds:.1f} s = {report.rows_per_s / 1e6:.2f} M rows/s"
+    )
+
+
+@seed_app.command("runbooks")
+def seed_runbooks_command(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Runbooks directory [default: the bundled corpus]")
+    ] = None,
+) -> None:
+    """Ingest the runbooks into Chroma (KB_MCP_CHROMA_URL, else the embedded dir); idempotent."""
+    from sre_lab import seeding
+
+    settings = seeding.kb_settings(None if _server_configured("KB_MCP_CHROMA_URL") else data_dir() / "chroma")
+    report = _fail_clearly(lambda: seeding.seed_runbooks(settings, directory))
+    console.print(
+        f"[green]runbooks[/]: {report.runbooks} runbooks, {report.sections} sections "
+        f"(+{report.added} ~{report.updated} ={report.unchanged} -{report.removed}) in {report.seconds:.1f} s"
+    )
+
+
+@seed_app.command("all")
+def seed_all(
+    rows: Annotated[int, typer.Option(min=1000, help="About this many log lines")] = 3_000_000,
+    now: NowOption = None,
+    cluster_out: Annotated[Path | None, typer.Option(help="Snapshot directory [default: <data dir>/cluster]")] = None,
+) -> None:
+    """Cluster snapshot, logs and runbooks: everything the three servers read."""
+    seed_cluster(out=cluster_out, now=now)
+    seed_logs_command(rows=rows, seed=7, now=now)
+    seed_runbooks_command(directory=None)
+
+
+def _server_configured(variable: str) -> bool:
+    import os
+
+    return bool(os.environ.get(variable))
+
+
+def _fail_clearly(action: Callable[[], T]) -> T:
+    """Expected failures (store locked, server unreachable, bad corpus) end with their message, not a trace."""
+    from mcp_common.settings import ConfigError
+
+    try:
+        return action()
+    except (ConfigError, OSError, ValueError) as exc:
+        err.print(f"[red]seed failed:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
 @app.command("up")
 def up(
     embedded: Annotated[bool, typer.Option("--embedded/--docker", help="Local processes (default) or compose")] = True,
+    rows: Annotated[int, typer.Option(min=1000, help="Log lines to seed (embedded)")] = 3_000_000,
     now: NowOption = None,
 ) -> None:
-    """Seed the lab and check every server with a real MCP initialize + tools/list."""
-    import os
-
+    """Bring the lab up, then check every server with a real MCP initialize + tools/list."""
+    if not embedded:
+        _up_docker()
+        return
     import anyio
     from rich.table import Table
 
-    from sre_lab.stack import SERVERS, check, embedded_params, installed
+    from sre_lab.stack import SERVERS, EmbeddedStack, check
 
-    if not embedded:
-        err.print("[red]--docker[/]: the compose path is not wired yet; use --embedded")
-        raise typer.Exit(2)
     root = data_dir().resolve()
-    audit_dir = root.parent / "audit"
+    console.rule("seeding the embedded lab")
     seed_cluster(out=root / "cluster", now=now)
+    seed_logs_command(rows=rows, seed=7, now=now)
+    seed_runbooks_command(directory=None)
+    console.rule("checking the servers over MCP (stdio)")
+    stack = EmbeddedStack(root)
     table = Table("server", "status", "tools", "start → tools/list")
     failed = False
     for server in SERVERS:
-        if not installed(server):
-            continue
-        result = anyio.run(check, server, embedded_params(server, root, audit_dir, os.environ))
+        result = anyio.run(check, server, stack.params(server.name))
         failed |= not result.ok
         status = "[green]ok[/]" if result.ok else f"[red]failed[/] {result.error}"
         table.add_row(server.name, status, str(result.tools), f"{result.seconds:.2f} s")
     console.print(table)
     if failed:
         raise typer.Exit(1)
+    console.print(
+        "\n[bold]Next[/]:\n"
+        "  • Claude Desktop: [cyan]sre-lab config claude-desktop --mode embedded --write[/], then restart it and ask:\n"
+        f"    [italic]{DRILL4}[/]\n"
+        "  • without Claude: [cyan]sre-lab investigate[/]\n"
+        "  • the workshop path with containers: [cyan]sre-lab up --docker[/]"
+    )
+
+
+def _up_docker() -> None:
+    import subprocess
+
+    import anyio
+
+    from sre_lab.docker import DockerError, ensure_env_file, preflight, up_command
+    from sre_lab.stack import SERVERS, ComposeStack, check
+
+    try:
+        preflight()
+    except DockerError as exc:
+        err.print(f"[red]cannot start the compose lab:[/] {exc}")
+        raise typer.Exit(2) from None
+    env_file = _env_file()
+    ensure_env_file(env_file)
+    console.print(f"secrets: {env_file} (generated once, git-ignored)")
+    command = up_command(env_file)
+    console.print("$ " + " ".join(command))
+    if subprocess.run(command, check=False).returncode != 0:
+        err.print("[red]docker compose up failed[/]: see the output above; `docker compose logs seed` for the seed job")
+        raise typer.Exit(1)
+    stack = ComposeStack()
+    for server in SERVERS:
+        result = anyio.run(check, server, stack.params(server.name))
+        console.print(f"{server.name}: {'ok' if result.ok else 'FAILED ' + str(result.error)} ({result.tools} tools)")
+    console.print("Next: [cyan]sre-lab config claude-desktop --mode docker --write[/], restart Claude Desktop.")
 
 
 config_app = typer.Typer(help="MCP client configuration for the lab's servers.", no_args_is_help=True)
@@ -228,3 +332,56 @@ def investigate_command(
         console.print(Markdown(render_markdown(report)))
     if report.limits.reached:
         err.print(f"[yellow]limit reached:[/] {report.limits.message}")
+
+
+@app.command("status")
+def status(
+    embedded: Annotated[bool, typer.Option("--embedded/--docker", help="Which lab to report on")] = True,
+) -> None:
+    """What is seeded (embedded) or running (docker), and whether the audit logs verify."""
+    import json
+    import subprocess
+
+    from rich.table import Table
+
+    from mcp_common.audit import verify
+
+    if not embedded:
+        from sre_lab.docker import compose_command
+
+        subprocess.run(compose_command(_env_file(), "ps"), check=False)
+        return
+    root = data_dir()
+    table = Table("store", "where", "state")
+    manifest = root / "cluster" / "manifest.json"
+    captured = json.loads(manifest.read_text())["captured_at"] if manifest.exists() else None
+    table.add_row("cluster snapshot", str(root / "cluster"), f"captured {captured}" if captured else "[red]missing[/]")
+    for name, path in (("logs (chDB)", root / "clickhouse"), ("runbooks (Chroma)", root / "chroma")):
+        table.add_row(name, str(path), "present" if path.is_dir() and any(path.iterdir()) else "[red]missing[/]")
+    for log in sorted(_audit_dir().glob("*.jsonl")):
+        result = verify(log)
+        state = f"{result.lines} lines, chain intact" if result.ok else f"[red]broken at line {result.bad_line}[/]"
+        table.add_row("audit", str(log), state)
+    console.print(table)
+
+
+@app.command("down")
+def down(
+    embedded: Annotated[bool, typer.Option("--embedded/--docker", help="Which lab")] = True,
+    volumes: Annotated[bool, typer.Option("--volumes", help="Also delete the seeded data")] = False,
+) -> None:
+    """Stop the compose lab (docker), or delete the embedded data (with --volumes)."""
+    import shutil
+    import subprocess
+
+    from sre_lab.docker import down_command
+
+    if not embedded:
+        raise typer.Exit(subprocess.run(down_command(_env_file(), volumes), check=False).returncode)
+    if not volumes:
+        console.print("The embedded lab runs no background processes: clients start the servers. Nothing to stop.")
+        return
+    root = data_dir()
+    if root.exists():
+        shutil.rmtree(root)
+    console.print(f"removed {root}")
