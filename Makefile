@@ -21,9 +21,10 @@ $(STAMP): $(PYPROJECTS)
 lab: $(STAMP)  ## seed the embedded lab and check every server over MCP
 	$(VENV)/bin/sre-lab up --embedded
 
-test: $(STAMP)  ## lint, then the whole test suite on the embedded stack
+test: $(STAMP)  ## lint, type-check, then the whole test suite on the embedded stack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy packages/mcp-common/src services/*/src lab/src
 	$(PY) -m pytest
 
 check: lint test
@@ -34,7 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy packages/mcp-common/src services/*/src
 
 bench: $(STAMP)  ## benchmarks: print figures, write JSON under .lab/bench/
-	$(PY) -m logs_mcp.bench
+	$(PY) -m sre_lab.bench_logs
 	$(PY) -m kb_mcp.bench
 
 clean:

@@ -1,0 +1,304 @@
+"""The MCP layer of logs-mcp: read-only tools and the logs://schema resource over `queries`.
+
+Thin glue: each tool's signature bounds its arguments (the JSON schema tells the client), the domain
+function checks them again before any I/O and runs in a worker thread under a deadline, and the result is
+a compact pydantic model. The lifespan opens the store and closes it; tests pass their own store and clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+import anyio
+import anyio.to_thread
+from mcp.server.mcpserver import MCPServer
+from pydantic import Field
+
+from logs_mcp import __version__, queries
+from logs_mcp.config import LogsSettings
+from logs_mcp.models import ErrorCounts, ErrorTimeline, LogPatterns, SearchResult, Services, SlowQueries, TraceResult
+from logs_mcp.store import LogStore, StoreUnavailableError, check_embedded
+from logs_mcp.windows import Bucket, TimeRange, Window, window
+from mcp_common.blocking import run_blocking
+from mcp_common.errors import ToolError
+from mcp_common.factory import READ_ONLY, new_server
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+INSTRUCTIONS = """\
+Application logs of the payments platform (payment-gateway, auth-service, fraud-detection,
+card-network-gateway, redis and more) in ClickHouse, read-only. Windows are relative to now.
+A good order: list_services (who is erroring) -> error_timeline (when it started) ->
+count_errors(group_by=message) and log_patterns (what is new) -> search_logs (the lines) ->
+trace_transaction (one request across services). get_slow_queries covers database latency.
+Resource logs://schema describes the tables."""
+
+ServiceArg = Annotated[
+    str | None,
+    Field(
+        max_length=63,
+        pattern=r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$",
+        description="Only this service, e.g. payment-gateway (list_services shows the names).",
+    ),
+]
+LevelArg = Annotated[Literal["ERROR", "WARN", "INFO", "DEBUG"] | None, Field(description="Only this level.")]
+TimeRangeArg = Annotated[TimeRange, Field(description="How far back from now: 15m, 1h, 6h, 24h or 7d.")]
+
+
+class _Runtime:
+    """The store the tools use (given, or opened by the lifespan in the background), the clock, the deadline."""
+
+    def __init__(self, settings: LogsSettings, store: LogStore | None, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.problem: str | None = None  # why the store could not be opened
+        self._ready: anyio.Event | None = None  # set once the lifespan's opening is done (either way)
+        self._lock: anyio.Lock | None = None
+
+    def start(self) -> None:
+        """Called by the lifespan, inside the event loop that will serve (the primitives bind to it)."""
+        self._ready, self._lock = anyio.Event(), anyio.Lock()
+
+    def window(self, time_range: str) -> Window:
+        return window(time_range, self.clock())
+
+    async def open(self) -> None:
+        """Open the configured store in a worker thread (chDB takes a few hundred ms to start)."""
+        if self._lock is None or self._ready is None:
+            raise RuntimeError("_Runtime.start() must run first (in the lifespan)")
+        async with self._lock:
+            if self.store is not None:
+                return
+            try:
+                self.store = await anyio.to_thread.run_sync(LogStore.open, self.settings)
+                self.problem = None
+                logger.info("log store open (%s)", "embedded" if self.settings.embedded else "ClickHouse server")
+            except StoreUnavailableError as exc:
+                self.problem = str(exc)
+                logger.error("log store unavailable: %s", exc)
+            except Exception:
+                self.problem = "the log store failed to open; the server logged the details"
+                logger.exception("opening the log store failed")
+            finally:
+                self._ready.set()
+
+    async def close(self) -> None:
+        if self._lock is None or self._ready is None:
+            return
+        await self._ready.wait()
+        async with self._lock:
+            store, self.store = self.store, None
+        if store is not None:
+            await anyio.to_thread.run_sync(store.close)
+
+    async def current(self) -> LogStore:
+        """The open store; waits for the lifespan's opening, and tries again if it failed."""
+        if self.store is None and self._ready is not None:
+            with anyio.move_on_after(self.settings.query_timeout_s + 10):
+                await self._ready.wait()
+            if self.store is None and self._ready.is_set():
+                await self.open()  # e.g. ClickHouse was not up yet when the server started
+        if self.store is None:
+            raise ToolError(self.problem or "the log store is not open yet; retry shortly")
+        return self.store
+
+    async def run(self, func: Callable[..., T], *args: Any, what: str, **kwargs: Any) -> T:
+        store = await self.current()
+        # The server-side max_execution_time stops the query; the wait allows a little more for the answer.
+        return await run_blocking(func, store, *args, timeout_s=self.settings.query_timeout_s + 2, what=what, **kwargs)
+
+    async def healthy(self) -> bool:
+        store = self.store
+        return store is not None and await anyio.to_thread.run_sync(store.healthy, abandon_on_cancel=True)
+
+
+def create_server(settings: LogsSettings, store: LogStore | None = None, *, clock: Clock | None = None) -> MCPServer:
+    """The logs-mcp server. Without `store`, the lifespan opens the configured one (and closes it).
+
+    An embedded directory that is missing or held by another process fails here, before serving, with a
+    message naming LOGS_MCP_DATA_DIR or the holder.
+    """
+    if store is None and settings.embedded:
+        check_embedded(settings.data_dir.resolve())
+    fixed = settings.fixed_now
+    runtime = _Runtime(settings, store, clock or ((lambda: fixed) if fixed else (lambda: datetime.now(UTC))))
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[_Runtime]:
+        if runtime.store is not None:  # given by the caller, who closes it
+            yield runtime
+            return
+        # Serve at once and open the store alongside: tools wait for it; a failure is each call's error.
+        runtime.start()
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(runtime.open)
+            try:
+                yield runtime
+            finally:
+                await runtime.close()
+
+    server = new_server(
+        "logs-mcp", settings, instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan, health=runtime.healthy
+    )
+
+    @server.tool(annotations=READ_ONLY)
+    async def search_logs(
+        service: ServiceArg = None,
+        level: LevelArg = None,
+        keyword: Annotated[
+            str | None,
+            Field(
+                min_length=1,
+                max_length=queries.MAX_KEYWORD,
+                description="Text the message must contain: a literal, case-insensitive substring "
+                "(%, _, quotes and SQL words are plain text).",
+            ),
+        ] = None,
+        time_range: TimeRangeArg = "1h",
+        limit: Annotated[int, Field(ge=1, le=100, description="Lines to return (1-100).")] = 20,
+    ) -> SearchResult:
+        """Search application log lines, newest first, by service, level and/or a keyword in the message.
+
+        Use it to read the actual lines once you know what to look for (an error message, a pod, a time).
+        Returns the lines with host (pod), logger, trace_id and any duration/status; `truncated` says more
+        lines matched. Next: trace_transaction(trace_id) for one request across services, or count_errors /
+        log_patterns to summarize instead of paging through lines.
+        """
+        return await runtime.run(
+            queries.search_logs,
+            runtime.window(time_range),
+            service=service,
+            level=level,
+            keyword=keyword,
+            limit=limit,
+            what="search_logs",
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    async def count_errors(
+        group_by: Annotated[
+            Literal["service", "host", "message"],
+            Field(description="service, host (the pod), or message: normalized error signatures."),
+        ] = "service",
+        time_range: TimeRangeArg = "1h",
+        limit: Annotated[int, Field(ge=1, le=100, description="Groups to return (1-100).")] = 20,
+    ) -> ErrorCounts:
+        """Count ERROR lines grouped by service, host (pod) or message signature, most errors first.
+
+        Message groups are signatures: the message with ids, numbers, hex and durations replaced
+        ("Transaction <id> failed: upstream timeout (<duration>)"), so one kind of error is one group.
+        Each group has its share of all errors, first/last seen and the hosts involved. Use it to see
+        where errors concentrate; then search_logs(keyword=...) for the lines of a group.
+        """
+        return await runtime.run(
+            queries.count_errors, runtime.window(time_range), group_by=group_by, limit=limit, what="count_errors"
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    async def get_slow_queries(
+        service: ServiceArg = None,
+        min_duration_ms: Annotated[
+            int, Field(ge=0, le=3_600_000, description="Only queries at least this slow (ms).")
+        ] = 1000,
+        limit: Annotated[int, Field(ge=1, le=100, description="Queries to return (1-100).")] = 10,
+        time_range: Annotated[TimeRange, Field(description="How far back from now (default 24h).")] = "24h",
+    ) -> SlowQueries:
+        """List slow database queries the services issued, slowest first, with rows examined and the pod.
+
+        Use it when latency, timeouts or memory pressure might come from the database (a query that loads
+        millions of rows). Then search_logs(service=..., time_range=...) around the query's timestamp.
+        """
+        return await runtime.run(
+            queries.get_slow_queries,
+            runtime.window(time_range),
+            service=service,
+            min_duration_ms=min_duration_ms,
+            limit=limit,
+            what="get_slow_queries",
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    async def trace_transaction(
+        trace_id: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=128,
+                pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+                description="The trace id, e.g. tx-abc123 (search_logs results show them).",
+            ),
+        ],
+    ) -> TraceResult:
+        """Follow one transaction across services: every log line with its trace_id, oldest first.
+
+        Returns the services involved in order, first/last timestamp, duration, has_error and the first
+        error (usually the cause; later errors are consequences). Searches all retained logs, not a window.
+        """
+        return await runtime.run(queries.trace_transaction, trace_id, what="trace_transaction")
+
+    @server.tool(annotations=READ_ONLY)
+    async def error_timeline(
+        service: ServiceArg = None,
+        time_range: TimeRangeArg = "1h",
+        bucket: Annotated[Bucket, Field(description="Bucket size; auto picks 15-96 buckets for the range.")] = "auto",
+    ) -> ErrorTimeline:
+        """Lines per level per time bucket, and when the error rate first rose above its baseline.
+
+        The baseline is the error rate of the preceding window of the same length. `first_rise` is the
+        first bucket from which the rate stays above it for 3 buckets (with the services producing its
+        errors): when the incident started.
+        `peak` is the worst bucket. Next: count_errors or log_patterns for what the errors are.
+        """
+        return await runtime.run(
+            queries.error_timeline, runtime.window(time_range), service=service, bucket=bucket, what="error_timeline"
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    async def log_patterns(
+        service: ServiceArg = None,
+        level: LevelArg = None,
+        time_range: TimeRangeArg = "1h",
+        limit: Annotated[int, Field(ge=1, le=100, description="Templates to return (1-100).")] = 20,
+    ) -> LogPatterns:
+        """Cluster log messages into templates, with counts, first/last seen and which ones are new.
+
+        A template is the message with ids, numbers and durations replaced. `new` means it did not occur in
+        the preceding window of the same length: new ERROR/WARN templates are usually the incident's
+        symptoms. New templates are listed first, each with an example line.
+        """
+        return await runtime.run(
+            queries.log_patterns,
+            runtime.window(time_range),
+            service=service,
+            level=level,
+            limit=limit,
+            what="log_patterns",
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    async def list_services() -> Services:
+        """List the services that log, with their last hour's volume, errors, error rate and hosts (pods).
+
+        Compares with the hour before (previous_error_rate), so a service whose errors jumped stands out.
+        Start here to learn the service names the other tools filter by.
+        """
+        return await runtime.run(queries.list_services, runtime.window("1h"), what="list_services")
+
+    @server.resource(
+        "logs://schema",
+        name="schema",
+        description="The log tables: columns, types, meanings, size, and the indexes behind the tools.",
+        mime_type="text/markdown",
+    )
+    async def schema() -> str:
+        return await runtime.run(queries.describe_schema, what="reading logs://schema")
+
+    return server

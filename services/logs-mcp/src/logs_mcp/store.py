@@ -1,0 +1,271 @@
+"""The log store: a ClickHouse server or the embedded chDB directory, both through clickhouse-connect.
+
+Every query is a file in `sql/` whose values are `{name:Type}` placeholders that ClickHouse binds itself: no
+value is ever formatted into SQL text. Every query carries `LogsSettings.query_settings()` (readonly,
+max_execution_time, result and memory limits); a query that hits one becomes a `ToolError` saying how to
+narrow the request.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from logs_mcp.config import LogsSettings
+from mcp_common.errors import ToolError
+from mcp_common.settings import ConfigError
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+# clickhouse-connect (and chDB behind it) is imported where a client is opened or an error caught, not at
+# import time: the server opens its store in the lifespan's worker thread, off the start-up path.
+
+logger = logging.getLogger(__name__)
+
+TABLES = ("application_logs", "slow_queries")
+
+# ClickHouse error codes of the per-query limits, and what each means to the caller.
+_LIMIT_ERRORS = {
+    159: "the query ran longer than {timeout:g} s (max_execution_time) and was stopped",
+    160: "the query would run longer than {timeout:g} s (max_execution_time)",
+    158: "the query would read more rows than allowed (max_rows_to_read)",
+    307: "the query would read more bytes than allowed",
+    396: "the result is larger than allowed (max_result_rows / max_result_bytes)",
+    241: "the query needed more memory than allowed (max_memory_usage)",
+}
+
+
+class StoreUnavailableError(ConfigError):
+    """The store cannot be opened: missing directory, held by another process, unreachable, or not seeded."""
+
+
+@cache
+def load_sql(name: str) -> str:
+    """The text of `sql/<name>.sql` (package data)."""
+    return (resources.files("logs_mcp") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def schema_statements() -> list[str]:
+    """The statements of `sql/schema.sql`, in order (each ends with `;` at the end of a line)."""
+    text = load_sql("schema")
+    statements = []
+    for chunk in text.split(";\n"):
+        code = "\n".join(line for line in chunk.splitlines() if not line.lstrip().startswith("--")).strip()
+        if code:
+            statements.append(code.removesuffix(";"))
+    return statements
+
+
+# -- opening ------------------------------------------------------------------------------------------
+
+
+def embedded_holder(data_dir: Path) -> str | None:
+    """Who holds the embedded store's lock, if another process does: e.g. "pid 4242 (logs-mcp), since …".
+
+    chDB (like clickhouse-server) takes an exclusive flock on `<dir>/status` and writes its PID there; the
+    same process may open the directory any number of times, another process may not.
+    """
+    status = data_dir / "status"
+    try:
+        fd = os.open(status, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fields = _status_fields(status)
+        if fields.get("PID") == str(os.getpid()):
+            return None  # this process: chDB shares its engine between handles
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return _describe_process(fields)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _status_fields(status: Path) -> dict[str, str]:
+    try:
+        lines = status.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return {}
+    return {key.strip(): value.strip() for key, sep, value in (line.partition(":") for line in lines) if sep}
+
+
+def _describe_process(fields: Mapping[str, str]) -> str:
+    pid = fields.get("PID", "")
+    if not pid.isdigit():
+        return "another process"
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        command = " ".join(arg.decode(errors="replace") for arg in argv if arg)[:160]
+    except OSError:
+        command = ""
+    since = f", since {fields['Started at']}" if fields.get("Started at") else ""
+    return f"pid {pid}" + (f" ({command})" if command else "") + since
+
+
+def _locked_message(data_dir: Path, holder: str) -> str:
+    return (
+        f"the embedded log store {data_dir} is in use by {holder}; chDB admits one process per directory: "
+        "stop that process (or its MCP client), or point LOGS_MCP_CLICKHOUSE_URL at a ClickHouse server"
+    )
+
+
+def check_embedded(data_dir: Path) -> None:
+    """Fail early, naming the variable or the holder, if the embedded directory cannot be opened."""
+    if not data_dir.is_dir():
+        raise StoreUnavailableError(
+            f"LOGS_MCP_DATA_DIR: the embedded log store {data_dir} does not exist; seed it with "
+            "`sre-lab seed logs`, or set LOGS_MCP_CLICKHOUSE_URL to use a ClickHouse server"
+        )
+    holder = embedded_holder(data_dir)
+    if holder is not None:
+        raise StoreUnavailableError(_locked_message(data_dir, holder))
+
+
+def connect(settings: LogsSettings, *, writer: bool = False) -> Client:
+    """A clickhouse-connect client for the configured store.
+
+    The reader's session is read-only (`readonly=2`) on top of the per-query settings; `writer=True` is for
+    the seeder and tests. The embedded directory is created for a writer and must exist for a reader.
+    """
+    import clickhouse_connect
+    from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError, ProgrammingError
+
+    session: dict[str, Any] = {} if writer else {"readonly": 2}
+    if settings.clickhouse_url is None:
+        data_dir = settings.data_dir.resolve()
+        if writer:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            holder = embedded_holder(data_dir)
+            if holder is not None:
+                raise StoreUnavailableError(_locked_message(data_dir, holder))
+        else:
+            check_embedded(data_dir)
+        try:
+            # Equivalent to the DSN chdb:///<dir>; passing the path avoids URL-quoting it.
+            return clickhouse_connect.get_client(interface="chdb", path=str(data_dir), settings=session)
+        except ProgrammingError as exc:
+            holder = embedded_holder(data_dir)
+            if holder is not None:
+                raise StoreUnavailableError(_locked_message(data_dir, holder)) from None
+            raise StoreUnavailableError(
+                f"cannot open the embedded log store {data_dir}: {exc} (chDB opens one directory per process)"
+            ) from None
+    url = settings.clickhouse_url
+    try:
+        return clickhouse_connect.get_client(
+            host=url.host,
+            port=url.port,
+            secure=url.scheme == "https",
+            username=settings.clickhouse_user,
+            password=settings.clickhouse_password.get_secret_value(),
+            settings=session,
+            connect_timeout=5,
+            send_receive_timeout=int(settings.query_timeout_s) + 5,
+        )
+    except OperationalError:
+        raise StoreUnavailableError(
+            f"LOGS_MCP_CLICKHOUSE_URL: cannot reach ClickHouse at {url.host}:{url.port}"
+        ) from None
+    except DatabaseError as exc:
+        raise StoreUnavailableError(
+            f"ClickHouse at {url.host}:{url.port} refused the connection for user "
+            f"{settings.clickhouse_user!r} (code {exc.code}); check LOGS_MCP_CLICKHOUSE_USER/PASSWORD"
+        ) from None
+
+
+def apply_schema(client: Client, database: str) -> None:
+    """Create the database, `log_signature` and the tables if they do not exist (idempotent)."""
+    client.command("CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters={"db": database})
+    client.database = database
+    for statement in schema_statements():
+        client.command(statement)
+
+
+# -- querying -----------------------------------------------------------------------------------------
+
+
+class LogStore:
+    """An open client, the database, and the limits every query carries. Thread-safe for the tools' use."""
+
+    def __init__(self, client: Client, settings: LogsSettings) -> None:
+        self.client = client
+        self.settings = settings
+        self.database = settings.clickhouse_database
+        self.client.database = self.database
+        self._query_settings = settings.query_settings()
+
+    @classmethod
+    def open(cls, settings: LogsSettings) -> LogStore:
+        """Open the configured store read-only and check that the tables exist."""
+        store = cls(connect(settings), settings)
+        try:
+            store.require_tables()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def require_tables(self) -> None:
+        """Raise `StoreUnavailableError` if the schema has not been applied (nothing seeded yet)."""
+        from clickhouse_connect.driver.exceptions import DatabaseError
+
+        try:
+            found = {
+                row[0]
+                for row in self.client.query(
+                    "SELECT name FROM system.tables WHERE database = {db:String}",
+                    parameters={"db": self.database},
+                    # a metadata lookup at start-up: the per-query limits, with time enough to open the store
+                    settings={**self._query_settings, "max_execution_time": max(self.settings.query_timeout_s, 10)},
+                ).result_rows
+            }
+        except DatabaseError as exc:
+            raise StoreUnavailableError(f"cannot list the tables of database {self.database}: {exc}") from None
+        missing = [table for table in TABLES if table not in found]
+        if missing:
+            raise StoreUnavailableError(
+                f"database {self.database!r} has no {', '.join(missing)}: seed the logs first "
+                "(`sre-lab seed logs`), which applies the schema"
+            )
+
+    def rows(self, name: str, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run `sql/<name>.sql` with bound `parameters`; rows as dicts. Limit breaches become `ToolError`s."""
+        from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+        try:
+            result = self.client.query(load_sql(name), parameters=dict(parameters), settings=self._query_settings)
+        except OperationalError:
+            raise ToolError("the log store is unreachable right now (connection failed); retry shortly") from None
+        except DatabaseError as exc:
+            raise self._as_tool_error(exc) from None
+        return list(result.named_results())
+
+    def _as_tool_error(self, exc: DatabaseError) -> Exception:
+        template = _LIMIT_ERRORS.get(exc.code or 0)
+        if template is None:
+            return exc  # unexpected: the guard logs it and sends a sanitized message
+        what = template.format(timeout=self.settings.query_timeout_s)
+        return ToolError(f"{what}; narrow the request: a shorter time_range, or filter by service or level")
+
+    def healthy(self) -> bool:
+        """A trivial query answers (for /healthz)."""
+        from clickhouse_connect.driver.exceptions import DatabaseError
+
+        try:
+            return self.client.query("SELECT 1", settings=self._query_settings).result_rows == [(1,)]
+        except DatabaseError:  # OperationalError (connection) is one too
+            return False
+
+    def close(self) -> None:
+        self.client.close()
