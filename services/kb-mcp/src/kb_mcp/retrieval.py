@@ -1,0 +1,337 @@
+"""Hybrid retrieval: BM25 over the section chunks, fused with vector similarity by reciprocal rank fusion.
+
+On-call queries are full of exact tokens (OOMKilled, CrashLoopBackOff, 137, pg_stat_activity, x509) that a
+small sentence model blurs; BM25 matches them exactly. The tokenizer keeps such tokens whole *and* splits
+them (`pg_stat_activity` → `pg_stat_activity`, `pg`, `stat`, `activity`; `OOMKilled` → `oomkilled`, `oom`,
+`kill`), so an exact identifier and the plain words a person types both match.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from kb_mcp.corpus import Runbook, Section
+from kb_mcp.store import Manifest
+
+RRF_K = 10
+"""Reciprocal rank fusion constant: score = Σ w / (RRF_K + rank). Smaller than the customary 60 (Cormack et al.,
+2009, for rankings of 1000 documents): here each ranking contributes its top 40 of a few hundred sections, and a
+first place in one ranking (an error string only BM25 finds) should count. The eval is flat from 5 to 60."""
+
+CANDIDATES = 40
+"""How many sections each ranking contributes to the fusion."""
+
+WEIGHTS = {"vector": 1.0, "bm25": 1.0, "phrase": 0.5}
+"""Fusion weights. `phrase` ranks sections sharing verbatim word trigrams with the query (an error message quoted
+whole: "sorry, too many clients already"); it is a tie-breaker among the other two, hence the half weight."""
+
+PHRASE_LENGTH = 3
+
+_WORD = re.compile(r"[A-Za-z0-9_]+(?:[.\-/:][A-Za-z0-9_]+)*")
+_JOINERS = re.compile(r"[._\-/:]+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_MIXED_CASE = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
+_DOUBLE_CONSONANT = re.compile(r"([bcdfghjkmnpqrtvwx])\1$")  # not l, s, z: killed → kill
+_PHRASE_WORD = re.compile(r"[a-z0-9_]+")
+
+_STOPWORD_TEXT = """
+a about above after again all am an and any are as at be because been before being below between both but by
+can could did do does doing during each few for from further had has have having he her here hers him his
+how i if in into is it its itself just me more most my myself nor of once only or other our ours own same she
+should so some such than that the their theirs them then there these they this those through to too under
+until very was we were what when where which while who whom why will with would you your yours ive im
+dont doesnt isnt keep keeps kept get gets getting got happen happens happening going go should shall
+anything something thing things way ways need needs use using used"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+"""English function words and query filler. Words that carry meaning on call (not, no, down, up, out, off) stay."""
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper (plural, -ing, -ed, trailing e): restarts/restarting/restarted → restart.
+
+    Applied to query and chunk alike, so it only has to be consistent, not linguistically right.
+    """
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ing") and len(word) >= 6:
+        word = word[:-3]
+        word = word[:-1] if _DOUBLE_CONSONANT.search(word) else word
+    elif word.endswith("ed") and len(word) >= 5:
+        word = word[:-2]
+        word = word[:-1] if _DOUBLE_CONSONANT.search(word) else word
+    if word.endswith("e") and len(word) > 4:
+        word = word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercase tokens for BM25: compound identifiers whole, plus their parts and camel-case pieces, stemmed."""
+    tokens: list[str] = []
+    for match in _WORD.finditer(text):
+        raw = match.group()
+        parts = [p for p in _JOINERS.split(raw) if p]
+        pieces: list[str] = []
+        for part in parts:
+            if _MIXED_CASE.search(part):
+                pieces.extend(_CAMEL.findall(part))
+            else:
+                pieces.append(part)
+        if not pieces:
+            continue  # a run of underscores
+        compound = raw.lower()
+        if len(pieces) > 1 or compound != pieces[0].lower():
+            tokens.append(compound)
+        for piece in pieces:
+            low = piece.lower()
+            if low in STOPWORDS or (len(low) == 1 and not low.isdigit()):
+                continue
+            tokens.append(stem(low))
+    return tokens
+
+
+def word_ngrams(text: str, n: int = PHRASE_LENGTH) -> set[tuple[str, ...]]:
+    """The lowercase word n-grams of `text`, unstemmed and with stop words kept (phrases, as written)."""
+    words = _PHRASE_WORD.findall(text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+class BM25:
+    """Okapi BM25 (k1 = 1.2, b = 0.75, Lucene's non-negative idf) over pre-tokenized documents."""
+
+    def __init__(self, documents: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self.size = len(documents)
+        self.lengths = [len(doc) for doc in documents]
+        self.average_length = (sum(self.lengths) / self.size) if self.size else 0.0
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for position, doc in enumerate(documents):
+            for term, count in Counter(doc).items():
+                self.postings.setdefault(term, []).append((position, count))
+        self.idf = {
+            term: math.log(1.0 + (self.size - len(hits) + 0.5) / (len(hits) + 0.5))
+            for term, hits in self.postings.items()
+        }
+
+    def scores(self, query_tokens: Iterable[str], allowed: set[int] | None = None) -> dict[int, float]:
+        """Document position → score, for documents sharing at least one term with the query."""
+        totals: dict[int, float] = {}
+        for term in set(query_tokens):
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            for position, count in self.postings[term]:
+                if allowed is not None and position not in allowed:
+                    continue
+                norm = self.k1 * (1.0 - self.b + self.b * self.lengths[position] / (self.average_length or 1.0))
+                totals[position] = totals.get(position, 0.0) + idf * count * (self.k1 + 1.0) / (count + norm)
+        return totals
+
+    def ranked(self, query_tokens: Iterable[str], limit: int, allowed: set[int] | None = None) -> list[int]:
+        scores = self.scores(query_tokens, allowed)
+        return sorted(scores, key=lambda p: (-scores[p], p))[:limit]
+
+
+@dataclass(frozen=True)
+class Fused:
+    """One fused result: the item, its 0..1 relevance and where each ranking placed it (1-based; None: absent)."""
+
+    key: str
+    score: float
+    vector_rank: int | None
+    bm25_rank: int | None
+
+
+def reciprocal_rank_fusion(
+    rankings: Mapping[str, Sequence[str]],
+    *,
+    k: int = RRF_K,
+    weights: Mapping[str, float] | None = None,
+    scale: Iterable[str] | None = None,
+) -> list[Fused]:
+    """Fuse rankings (name → keys, best first) by Σ wᵢ / (k + rankᵢ), best first.
+
+    The score is normalised to 0..1 by the fused score of an item first in every ranking named in `scale`
+    (default: all), capped at 1: with vector and BM25 as the scale, 1.0 means both put the section first and
+    0.5 means first in one and absent from the other. It measures how strongly the rankings agree on a section,
+    not a probability that it answers the query.
+    """
+    weights = weights or {}
+    names = list(rankings) if scale is None else list(scale)
+    best = (sum(weights.get(name, 1.0) for name in names) or 1.0) / (k + 1)
+    raw: dict[str, float] = {}
+    ranks: dict[str, dict[str, int]] = {}
+    for name, keys in rankings.items():
+        weight = weights.get(name, 1.0)
+        for rank, key in enumerate(keys, start=1):
+            raw[key] = raw.get(key, 0.0) + weight / (k + rank)
+            ranks.setdefault(key, {})[name] = rank
+    ordered = sorted(raw, key=lambda key: (-raw[key], key))
+    return [
+        Fused(
+            key=key,
+            score=round(min(1.0, raw[key] / best), 4),
+            vector_rank=ranks[key].get("vector"),
+            bm25_rank=ranks[key].get("bm25"),
+        )
+        for key in ordered
+    ]
+
+
+_TIMESTAMP = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?\b|\b\d{2}:\d{2}:\d{2}(\.\d+)?\b"
+)
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_HEX = re.compile(r"\b(0x)?[0-9a-f]{12,}\b")
+_IP = re.compile(r"\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b")
+_LEVEL = re.compile(r"\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL)\b")
+
+
+def error_signature(text: str, limit: int = 600) -> str:
+    """The searchable part of a log line or error: timestamps, ids, addresses and log levels removed.
+
+    Exception names, error phrases, class names and codes (137, 503, x509) stay: they are what runbooks quote.
+    """
+    cleaned = text
+    for pattern in (_TIMESTAMP, _UUID, _HEX, _IP, _LEVEL):
+        cleaned = pattern.sub(" ", cleaned)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    return cleaned[:limit]
+
+
+Mode = Literal["hybrid", "vector", "bm25"]
+VectorSearch = Callable[[str, int, "Mapping[str, Any] | None"], list[tuple[str, float]]]
+"""(query, n, Chroma where-filter) → [(chunk id, cosine similarity)], nearest first."""
+
+
+def bm25_document(runbook: Runbook, section: Section) -> str:
+    """The text BM25 indexes for a section: the runbook's title, tags and services give every section its topic."""
+    return "\n".join([runbook.title, section.heading, " ".join(runbook.tags), " ".join(runbook.services), section.text])
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved section with its 0..1 relevance (see `reciprocal_rank_fusion`) and per-ranking detail."""
+
+    runbook: Runbook
+    section: Section
+    score: float
+    similarity: float | None = None
+    vector_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+class CorpusIndex:
+    """The corpus in memory: runbooks by id, sections in a fixed order, and BM25 over those sections."""
+
+    def __init__(self, runbooks: Sequence[Runbook], manifest: Manifest | None = None) -> None:
+        self.manifest = manifest
+        self.runbooks: dict[str, Runbook] = {r.id: r for r in runbooks}
+        self.sections: list[Section] = [s for r in runbooks for s in r.sections]
+        self.positions: dict[str, int] = {s.chunk_id: i for i, s in enumerate(self.sections)}
+        self.teams: list[str] = sorted({r.team for r in runbooks})
+        self.services: list[str] = sorted({svc for r in runbooks for svc in r.services})
+        documents = [bm25_document(self.runbooks[s.runbook_id], s) for s in self.sections]
+        self.bm25 = BM25([tokenize(doc) for doc in documents])
+        self.phrases = [word_ngrams(doc) for doc in documents]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.sections
+
+    def allowed(self, team: str | None, service: str | None) -> set[int] | None:
+        """Positions of the sections that pass the filters (None: no filter)."""
+        if team is None and service is None:
+            return None
+        return {
+            i
+            for i, s in enumerate(self.sections)
+            if (team is None or self.runbooks[s.runbook_id].team == team)
+            and (service is None or service in self.runbooks[s.runbook_id].services)
+        }
+
+    def phrase_ranked(self, query: str, limit: int, allowed: set[int] | None = None) -> list[int]:
+        """Positions of the sections sharing the most word trigrams with the query, best first."""
+        wanted = word_ngrams(query)
+        if not wanted:
+            return []
+        shared = {
+            i: len(wanted & grams)
+            for i, grams in enumerate(self.phrases)
+            if (allowed is None or i in allowed) and not wanted.isdisjoint(grams)
+        }
+        return sorted(shared, key=lambda i: (-shared[i], i))[:limit]
+
+    @staticmethod
+    def where(team: str | None, service: str | None) -> dict[str, Any] | None:
+        """The same filters as a Chroma where-clause."""
+        clauses: list[dict[str, Any]] = []
+        if team is not None:
+            clauses.append({"team": team})
+        if service is not None:
+            clauses.append({"services": {"$contains": service}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def hybrid_search(
+    index: CorpusIndex,
+    query: str,
+    n_results: int,
+    *,
+    vector_search: VectorSearch | None,
+    team: str | None = None,
+    service: str | None = None,
+    mode: Mode = "hybrid",
+    candidates: int = CANDIDATES,
+) -> list[Hit]:
+    """The best `n_results` sections for `query` under the filters, best first.
+
+    `mode` selects the rankings fused: hybrid fuses vector, BM25 and phrase rankings; vector and bm25 use one
+    alone (for the eval) and still report scores on the same 0..1 scale (1.0 = first).
+    """
+    allowed = index.allowed(team, service)
+    if allowed is not None and not allowed:
+        return []
+    limit = min(candidates, len(index.sections) if allowed is None else len(allowed))
+    rankings: dict[str, list[str]] = {}
+    similarity: dict[str, float] = {}
+    if mode in ("hybrid", "vector"):
+        if vector_search is None:
+            raise ValueError("a vector search function is needed for mode " + mode)
+        nearest = vector_search(query, limit, index.where(team, service))
+        nearest = [(key, sim) for key, sim in nearest if key in index.positions]
+        rankings["vector"] = [key for key, _ in nearest]
+        similarity = dict(nearest)
+    if mode in ("hybrid", "bm25"):
+        positions = index.bm25.ranked(tokenize(query), limit, allowed)
+        rankings["bm25"] = [index.sections[p].chunk_id for p in positions]
+    if mode == "hybrid":
+        rankings["phrase"] = [index.sections[p].chunk_id for p in index.phrase_ranked(query, limit, allowed)]
+    hits: list[Hit] = []
+    scale = ("vector", "bm25") if mode == "hybrid" else (mode,)  # the phrase ranking only adds to them
+    for fused in reciprocal_rank_fusion(rankings, weights=WEIGHTS, scale=scale)[:n_results]:
+        section = index.sections[index.positions[fused.key]]
+        hits.append(
+            Hit(
+                runbook=index.runbooks[section.runbook_id],
+                section=section,
+                score=fused.score,
+                similarity=similarity.get(fused.key),
+                vector_rank=fused.vector_rank,
+                bm25_rank=fused.bm25_rank,
+            )
+        )
+    return hits

@@ -1,0 +1,101 @@
+"""Fixtures: the real bundled model (loaded once per session), real embedded Chroma, the real runbooks.
+
+The full corpus is ingested once per session into a temporary store that the read-only tests share; tests
+that write ingest a few runbooks into a store of their own.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.server.mcpserver import MCPServer
+
+from kb_mcp.config import KbSettings
+from kb_mcp.embed import Embedder
+from kb_mcp.ingest import ingest_runbooks
+from kb_mcp.knowledge import embedder_for
+from kb_mcp.models import IngestReport
+from kb_mcp.server import create_server
+
+RUNBOOKS = Path(__file__).resolve().parents[1] / "runbooks"
+SMALL_CORPUS = ("pod-crash", "oom-jvm-heap", "db-connections")
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The bundled all-MiniLM-L6-v2, loaded once for the whole session (one thread: fastest for queries)."""
+    return embedder_for(KbSettings(embed_threads=1)).load()
+
+
+def _settings(chroma: Path, **overrides: Any) -> KbSettings:
+    """Settings for a test store; explicit values, so a KB_MCP_* variable in the environment cannot leak in."""
+    values: dict[str, Any] = {
+        "chroma_path": chroma,
+        "chroma_url": None,
+        "collection": "runbooks",
+        "model_path": None,
+        "model_name": None,
+        "runbooks_dir": RUNBOOKS,
+        "refresh_interval_s": 30.0,
+        "audit_log": None,
+    }
+    return KbSettings(**{**values, **overrides})
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[KbSettings, IngestReport]:
+    """The whole corpus ingested once into a session store (read-only tests only)."""
+    settings = _settings(tmp_path_factory.mktemp("chroma-seeded"))
+    return settings, ingest_runbooks(settings, embedder=embedder)
+
+
+@pytest.fixture
+def seeded_settings(seeded: tuple[KbSettings, IngestReport]) -> KbSettings:
+    return seeded[0]
+
+
+@pytest.fixture
+def kb_server(seeded_settings: KbSettings, embedder: Embedder) -> MCPServer[Any]:
+    """A kb-mcp server over the seeded store, sharing the session's model."""
+    return create_server(seeded_settings, embedder=embedder)
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    """A copy of three real runbooks that a test may edit."""
+    directory = tmp_path / "runbooks"
+    directory.mkdir()
+    for name in SMALL_CORPUS:
+        shutil.copy(RUNBOOKS / f"{name}.md", directory / f"{name}.md")
+    return directory
+
+
+@pytest.fixture
+def server_for(embedder: Embedder) -> Callable[..., MCPServer[Any]]:
+    """Build a server for other settings, sharing the session's model."""
+
+    def build(settings: KbSettings) -> MCPServer[Any]:
+        return create_server(settings, embedder=embedder)
+
+    return build
+
+
+@pytest.fixture
+def make_settings() -> Callable[..., KbSettings]:
+    """Settings for a store directory, with overrides (fixtures, not imports: test dirs share module names)."""
+    return _settings
+
+
+@pytest.fixture(scope="session")
+def runbook_ids() -> list[str]:
+    """The ids of the runbook files in the repository."""
+    return sorted(p.stem for p in RUNBOOKS.glob("*.md") if p.name.lower() != "readme.md")
+
+
+@pytest.fixture(scope="session")
+def runbooks_dir() -> Path:
+    return RUNBOOKS
