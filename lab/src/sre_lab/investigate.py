@@ -503,8 +503,13 @@ class AnthropicModel:
         self.max_tokens = max_tokens
 
     async def respond(self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelTurn:
+        # Our messages and tool specs are the API's JSON shapes; the SDK's TypedDicts describe the same thing.
         response = await self.client.messages.create(
-            model=self.model, max_tokens=self.max_tokens, system=system, messages=messages, tools=tools
+            model=self.model,
+            max_tokens=self.max_tokens,
+            system=system,
+            messages=messages,  # type: ignore[arg-type]
+            tools=tools,  # type: ignore[arg-type]
         )
         text = "".join(block.text for block in response.content if block.type == "text")
         uses = [ToolUse(id=b.id, name=b.name, input=dict(b.input)) for b in response.content if b.type == "tool_use"]

@@ -1,0 +1,121 @@
+"""compose.yaml and the Dockerfiles, checked without a Docker engine: the official Compose schema, then the
+lab's invariants (healthchecks, dependency conditions, pinned images, non-root users, no committed secrets)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from xml.etree import ElementTree
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT.parent / "shared" / "schemas" / "compose-spec.json"
+COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
+SERVICES = COMPOSE["services"]
+MCP_SERVERS = ("k8s-mcp", "logs-mcp", "kb-mcp")
+LONG_RUNNING = ("clickhouse", "chromadb", *MCP_SERVERS)
+
+
+@pytest.mark.skipif(not SCHEMA.exists(), reason="the shared Compose schema is not beside this checkout")
+def test_compose_file_is_valid_against_the_official_schema() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(COMPOSE))
+    assert errors == [], [f"{list(e.absolute_path)}: {e.message}" for e in errors]
+
+
+def test_every_long_running_service_has_a_healthcheck_or_an_image_healthcheck() -> None:
+    for name in LONG_RUNNING:
+        service = SERVICES[name]
+        if "build" in service:
+            assert re.search(r"^HEALTHCHECK\s(?!NONE)", dockerfile(name), re.M), f"{name}: Dockerfile HEALTHCHECK"
+        else:
+            assert service["healthcheck"]["test"], f"{name} has no healthcheck"
+
+
+def test_dependencies_wait_for_health_and_for_the_seed() -> None:
+    assert SERVICES["seed"]["depends_on"] == {
+        "clickhouse": {"condition": "service_healthy"},
+        "chromadb": {"condition": "service_healthy"},
+    }
+    for name in MCP_SERVERS:
+        assert SERVICES[name]["depends_on"]["seed"] == {"condition": "service_completed_successfully"}
+    assert SERVICES["logs-mcp"]["depends_on"]["clickhouse"] == {"condition": "service_healthy"}
+    assert SERVICES["kb-mcp"]["depends_on"]["chromadb"] == {"condition": "service_healthy"}
+
+
+def test_images_are_pinned() -> None:
+    for name, service in SERVICES.items():
+        image = service["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository and tag and tag != "latest", f"{name}: {image} is not pinned"
+        assert re.search(r"\d+\.\d+", tag), f"{name}: {image} needs a version tag"
+    for path in ROOT.glob("**/Dockerfile"):
+        if ".venv" in path.parts:
+            continue
+        for base in re.findall(r"^FROM\s+(\S+)", path.read_text(), re.M):
+            assert re.search(r":\d+\.\d+\.\d+", base), f"{path}: base image {base} is not pinned to a version"
+
+
+def test_restart_policies_and_published_ports_stay_on_localhost() -> None:
+    for name in LONG_RUNNING:
+        assert SERVICES[name]["restart"] == "unless-stopped"
+    assert SERVICES["seed"]["restart"] == "no"
+    for name, service in SERVICES.items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond localhost"
+
+
+def dockerfile(name: str) -> str:
+    build = SERVICES[name]["build"]
+    return (ROOT / build.get("context", ".") / build["dockerfile"]).read_text()
+
+
+@pytest.mark.parametrize("name", ["seed", *MCP_SERVERS])
+def test_dockerfiles_two_stages_non_root_nothing_fetched_at_run_time(name: str) -> None:
+    text = dockerfile(name)
+    stages = re.findall(r"^FROM\s", text, re.M)
+    assert len(stages) >= 2, f"{name}: build and runtime stages"
+    final = text[text.rindex("\nFROM ") :]
+    user = re.findall(r"^USER\s+(\S+)", final, re.M)
+    assert user and user[-1] not in {"root", "0"}, f"{name}: the final stage must run as a non-root user"
+    assert "HEALTHCHECK" in final
+    assert not re.search(r"apt-get install|\bcurl\b|\bwget\b|\bgcc\b", final), f"{name}: no build tools at run time"
+    for install in re.findall(r"pip install[^\n]*", final):
+        assert "--no-index" in install, f"{name}: the final stage installs only the built wheels, offline"
+
+
+def test_docker_exec_stdio_is_how_claude_desktop_reaches_the_containers() -> None:
+    for name in MCP_SERVERS:
+        service = SERVICES[name]
+        assert service["container_name"] == f"sre-lab-{name}"
+        assert "--transport" in dockerfile(name) and "http" in dockerfile(name)
+
+
+def test_no_secrets_are_committed() -> None:
+    text = (ROOT / "compose.yaml").read_text()
+    for name, service in SERVICES.items():
+        for key, value in (service.get("environment") or {}).items():
+            if re.search(r"PASSWORD|API_KEYS|SECRET|TOKEN", key):
+                assert re.fullmatch(r"\$\{[A-Z_]+:\?.+\}", str(value)), f"{name}.{key} must come from .lab/lab.env"
+    assert "lab.env" in (ROOT / ".gitignore").read_text() or ".lab/" in (ROOT / ".gitignore").read_text()
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert not [f for f in tracked.splitlines() if f.endswith(".env")], "no env files are tracked"
+    literal = re.findall(r"^\s*[A-Z_]*(?:PASSWORD|API_KEYS)[A-Z_]*:\s*(?!\$\{)(\S+)", text, re.M)
+    assert literal == [], f"literal secrets in compose.yaml: {literal}"
+
+
+def test_clickhouse_users_config_is_well_formed_and_read_only_for_the_server() -> None:
+    tree = ElementTree.parse(ROOT / "services" / "clickhouse" / "users.d" / "lab-users.xml")
+    reader = tree.find("users/logs_reader")
+    assert reader is not None and reader.findtext("profile") == "mcp_readonly"
+    assert reader.find("password").get("from_env") == "CLICKHOUSE_READER_PASSWORD"
+    assert [q.text for q in reader.findall("grants/query")] == ["GRANT SELECT ON logs.*"]
+    profile = tree.find("profiles/mcp_readonly")
+    assert profile.findtext("readonly") == "2" and profile.findtext("max_execution_time") == "10"
+    assert profile.find("constraints/max_execution_time/max") is not None
+    ElementTree.parse(ROOT / "services" / "clickhouse" / "config.d" / "lab.xml")
