@@ -120,3 +120,19 @@ async def test_tools_carry_read_only_annotations(demo, audit_path: Path) -> None
         tools = (await client.list_tools()).tools
     assert tools[0].annotations is not None and tools[0].annotations.read_only_hint is True
     assert tools[0].annotations.destructive_hint is False
+
+
+async def test_tool_descriptions_reach_the_client_dedented(demo, audit_path: Path) -> None:
+    server = demo(audit_path)
+
+    @server.tool()
+    async def indented() -> str:
+        """First line.
+
+        Second paragraph, indented in the source.
+        """
+        return "x"
+
+    async with Client(server) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert tools["indented"].description == "First line.\n\nSecond paragraph, indented in the source."

@@ -8,6 +8,7 @@ whatever happened: ok, rejected, error or rate_limited.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import time
@@ -29,6 +30,7 @@ from mcp_common.ratelimit import RateLimiter
 logger = logging.getLogger(__name__)
 
 GUARDED_METHODS = frozenset({"tools/call", "resources/read", "prompts/get"})
+LISTING_METHODS = {"tools/list": "tools", "prompts/list": "prompts"}
 LOCAL_CLIENT = "stdio"
 
 
@@ -78,6 +80,8 @@ class ToolCallGuard:
         self._server = server
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method in LISTING_METHODS:
+            return _dedent_descriptions(await call_next(ctx))
         if ctx.method not in GUARDED_METHODS or ctx.request_id is None:
             return await call_next(ctx)
         started = self._clock()
@@ -151,6 +155,16 @@ class ToolCallGuard:
             for info in await self._server.list_tools():
                 self._validators[info.name] = Draft202012Validator(info.input_schema)
         return self._validators.get(tool)
+
+
+def _dedent_descriptions(result: HandlerResult) -> HandlerResult:
+    """Descriptions come from docstrings, indented as in the source; the model reading them gets clean text."""
+    if isinstance(result, dict):
+        for key in LISTING_METHODS.values():
+            for item in result.get(key) or []:
+                if isinstance(item, dict) and isinstance(item.get("description"), str):
+                    item["description"] = inspect.cleandoc(item["description"])
+    return result
 
 
 def _target_and_arguments(method: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -6,12 +6,11 @@ and handed to `knowledge` (retrieval) and `answers` (grounding). Nothing here wr
 
 from __future__ import annotations
 
-import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
@@ -105,7 +104,6 @@ def create_server(settings: KbSettings, *, embedder: Embedder | None = None) -> 
     server.middleware.append(_list_runbooks)
 
     @server.tool(annotations=READ_ONLY)
-    @_dedented
     async def search_runbooks(
         query: Annotated[
             str,
@@ -147,7 +145,6 @@ def create_server(settings: KbSettings, *, embedder: Embedder | None = None) -> 
         )
 
     @server.tool(annotations=READ_ONLY)
-    @_dedented
     async def find_runbooks_for_error(
         error_text: Annotated[
             str,
@@ -176,7 +173,6 @@ def create_server(settings: KbSettings, *, embedder: Embedder | None = None) -> 
         return ErrorLookup(signature=signature, matches=matches, hint=hint)
 
     @server.tool(annotations=READ_ONLY)
-    @_dedented
     async def ask_knowledge_base(
         question: Annotated[
             str,
@@ -296,14 +292,6 @@ def _sampled_answer(question: str, hits: list[Hit], sampled: CreateMessageResult
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _dedented(fn: F) -> F:
-    """The SDK sends a tool's docstring as is; without the source indentation it reads cleanly to the model."""
-    fn.__doc__ = inspect.cleandoc(fn.__doc__ or "")
-    return fn
 
 
 def _kb(ctx: Context) -> KnowledgeBase:
