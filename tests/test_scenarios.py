@@ -64,3 +64,27 @@ async def test_sql_injection_text_is_a_literal_search(stack) -> None:
         after = await client.call_tool("search_logs", {"keyword": "OutOfMemoryError", "time_range": "1h"})
     assert not injected.is_error and injected.structured_content["count"] == 0, "a literal that no line contains"
     assert not after.is_error and after.structured_content["count"] > 0, "the table is still there"
+
+
+@pytest.mark.parametrize(
+    ("server", "expected"),
+    [
+        ("k8s-mcp", "diagnose_deployment for payment-gateway"),
+        ("logs-mcp", 'error_timeline(service="payment-gateway"'),
+        ("kb-mcp", "find_runbooks_for_error"),
+    ],
+)
+async def test_every_server_offers_the_investigate_incident_prompt(stack, server: str, expected: str) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    async with stack.client(server) as client:
+        prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        arguments = {a.name for a in prompts["investigate_incident"].arguments or []}
+        rendered = await client.get_prompt(
+            "investigate_incident", {"service": "payment-gateway", "symptom": "the payment gateway seems degraded"}
+        )
+        with pytest.raises(MCPError, match="not a"):
+            await client.get_prompt("investigate_incident", {"service": "Payment Gateway!", "symptom": "x"})
+    assert arguments == {"service", "symptom"}
+    text = rendered.messages[0].content.text
+    assert expected in text and "the payment gateway seems degraded" in text

@@ -26,7 +26,7 @@ from mcp_types import (
 )
 from pydantic import Field
 
-from kb_mcp import __version__
+from kb_mcp import __version__, prompts
 from kb_mcp.answers import (
     ANSWER_SECTIONS,
     EXTRACT_SECTIONS,
@@ -231,6 +231,14 @@ def create_server(settings: KbSettings, *, embedder: Embedder | None = None) -> 
             slugs = ", ".join(s.slug for s in runbook.sections)
             raise ResourceNotFoundError(f"runbook '{runbook.id}' has no section '{section[:60]}'; sections: {slugs}")
         return f"# {runbook.title}\n\n## {found.heading}\n\n{found.text}\n"
+
+    @server.prompt(title="Investigate an incident (runbooks)")
+    def investigate_incident(
+        service: Annotated[str, Field(max_length=63, description="The degraded service, e.g. payment-gateway")],
+        symptom: Annotated[str, Field(max_length=500, description="What users or alerts report")],
+    ) -> str:
+        """A step-by-step guide through this server's tools for one degraded service."""
+        return prompts.investigate_incident(service, symptom)
 
     return server
 

@@ -18,7 +18,7 @@ import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from logs_mcp import __version__, queries
+from logs_mcp import __version__, prompts, queries
 from logs_mcp.config import LogsSettings
 from logs_mcp.models import ErrorCounts, ErrorTimeline, LogPatterns, SearchResult, Services, SlowQueries, TraceResult
 from logs_mcp.store import LogStore, StoreUnavailableError, check_embedded
@@ -300,5 +300,13 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
     )
     async def schema() -> str:
         return await runtime.run(queries.describe_schema, what="reading logs://schema")
+
+    @server.prompt(title="Investigate an incident (logs)")
+    def investigate_incident(
+        service: Annotated[str, Field(max_length=63, description="The service, as list_services names it")],
+        symptom: Annotated[str, Field(max_length=500, description="What users or alerts report")],
+    ) -> str:
+        """A step-by-step guide through this server's tools for one degraded service."""
+        return prompts.investigate_incident(service, symptom)
 
     return server
