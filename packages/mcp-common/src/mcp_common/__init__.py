@@ -9,6 +9,7 @@
 - `auth`: API keys for HTTP and the ASGI middleware that enforces them;
 - `factory`: builds an `MCPServer` with all of the above wired in;
 - `runner`: the command line (`--transport stdio|http`) every server's `main()` calls.
+- `prompts`: the `investigate_incident(service, symptom)` prompt every server offers.
 """
 
 __version__ = "0.1.0"

@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from mcp_common.errors import ToolError, invalid_params
-from mcp_common.validation import require_dns1123_subdomain
-
 
 def investigate_incident(service: str, symptom: str, namespaces: tuple[str, ...]) -> str:
-    try:
-        service = require_dns1123_subdomain(service.strip(), "service")
-    except ToolError as exc:
-        raise invalid_params(str(exc)) from None
-    symptom = " ".join(symptom.split())[:500]
     return f"""You are the on-call SRE. Symptom reported: "{symptom}" (service: {service}).
 Investigate the Kubernetes side with the kubernetes tools, in this order, and cite what each call showed:
 

@@ -28,6 +28,7 @@ from k8s_mcp.scaling import ConfirmationTokens, ScaleIntent
 from mcp_common.blocking import run_blocking
 from mcp_common.errors import ToolError
 from mcp_common.factory import DESTRUCTIVE, READ_ONLY, new_server
+from mcp_common.prompts import add_investigate_prompt
 from mcp_common.settings import ConfigError
 from mcp_common.validation import clamp, require_allowed, require_dns1123_label, require_dns1123_subdomain
 
@@ -198,20 +199,12 @@ def create_server(
         deployment = require_dns1123_subdomain(name.strip(), "name")
         return await call(diagnosis.diagnose_deployment, ns, deployment, clock(), what="diagnose_deployment")
 
-    _register_prompts(server, allowed)
+    add_investigate_prompt(
+        server, "Investigate an incident (Kubernetes)", lambda s, y: prompts.investigate_incident(s, y, allowed)
+    )
     if settings.enable_writes:
         _register_scale(server, settings, cluster, namespace_ok, Namespace, timeout, token_clock)
     return server
-
-
-def _register_prompts(server: MCPServer[Any], allowed: tuple[str, ...]) -> None:
-    @server.prompt(title="Investigate an incident (Kubernetes)")
-    def investigate_incident(
-        service: Annotated[str, Field(max_length=253, description="Deployment / service name")],
-        symptom: Annotated[str, Field(max_length=500, description="What users or alerts report")],
-    ) -> str:
-        """A step-by-step guide through this server's tools for one degraded service."""
-        return prompts.investigate_incident(service, symptom, allowed)
 
 
 def _register_scale(

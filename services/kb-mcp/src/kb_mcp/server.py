@@ -46,6 +46,7 @@ from kb_mcp.models import Answer, Citation, ErrorLookup, ErrorMatch, SearchHit, 
 from kb_mcp.retrieval import CorpusIndex, Hit, error_signature, tokenize
 from mcp_common.errors import ResourceError, ResourceNotFoundError, ToolError
 from mcp_common.factory import READ_ONLY, new_server
+from mcp_common.prompts import add_investigate_prompt
 
 logger = logging.getLogger(__name__)
 
@@ -232,13 +233,7 @@ def create_server(settings: KbSettings, *, embedder: Embedder | None = None) -> 
             raise ResourceNotFoundError(f"runbook '{runbook.id}' has no section '{section[:60]}'; sections: {slugs}")
         return f"# {runbook.title}\n\n## {found.heading}\n\n{found.text}\n"
 
-    @server.prompt(title="Investigate an incident (runbooks)")
-    def investigate_incident(
-        service: Annotated[str, Field(max_length=63, description="The degraded service, e.g. payment-gateway")],
-        symptom: Annotated[str, Field(max_length=500, description="What users or alerts report")],
-    ) -> str:
-        """A step-by-step guide through this server's tools for one degraded service."""
-        return prompts.investigate_incident(service, symptom)
+    add_investigate_prompt(server, "Investigate an incident (runbooks)", prompts.investigate_incident)
 
     return server
 

@@ -26,6 +26,7 @@ from logs_mcp.windows import Bucket, TimeRange, Window, window
 from mcp_common.blocking import run_blocking
 from mcp_common.errors import ToolError
 from mcp_common.factory import READ_ONLY, new_server
+from mcp_common.prompts import add_investigate_prompt
 
 logger = logging.getLogger(__name__)
 
@@ -301,12 +302,6 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
     async def schema() -> str:
         return await runtime.run(queries.describe_schema, what="reading logs://schema")
 
-    @server.prompt(title="Investigate an incident (logs)")
-    def investigate_incident(
-        service: Annotated[str, Field(max_length=63, description="The service, as list_services names it")],
-        symptom: Annotated[str, Field(max_length=500, description="What users or alerts report")],
-    ) -> str:
-        """A step-by-step guide through this server's tools for one degraded service."""
-        return prompts.investigate_incident(service, symptom)
+    add_investigate_prompt(server, "Investigate an incident (logs)", prompts.investigate_incident)
 
     return server
