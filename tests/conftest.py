@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -39,4 +38,4 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     seeding.seed_cluster(scenario, stores.cluster)
     seeding.seed_logs(scenario, seeding.logs_settings(stores.clickhouse), rows=TEST_LOG_ROWS, progress=False)
     seeding.seed_runbooks(seeding.kb_settings(stores.chroma))
-    return EmbeddedStack(root, audit_dir=Path(root.parent / "audit"))
+    return EmbeddedStack(root, audit_dir=stores.audit)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, TypeVar
 import typer
 from rich.console import Console
 
-from sre_lab.paths import data_dir
+from sre_lab.paths import EmbeddedStores, data_dir
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -49,7 +49,7 @@ def seed_cluster(
     from sre_lab.cluster_snapshot import write_cluster_snapshot
     from sre_lab.scenario import build_scenario
 
-    out = out or data_dir() / "cluster"
+    out = out or _stores().cluster
     scenario = build_scenario(now=parse_now(now))
     summary = write_cluster_snapshot(scenario, out)
     counts = ", ".join(f"{n} {name.removesuffix('.json')}" for name, n in summary.counts.items())
@@ -82,9 +82,7 @@ def seed_logs_command(
     from sre_lab import seeding
     from sre_lab.scenario import build_scenario
 
-    settings = seeding.logs_settings(
-        None if _server_configured("LOGS_MCP_CLICKHOUSE_URL") else data_dir() / "clickhouse"
-    )
+    settings = seeding.logs_settings(None if _server_configured("LOGS_MCP_CLICKHOUSE_URL") else _stores().clickhouse)
     report = _fail_clearly(lambda: seeding.seed_logs(build_scenario(now=parse_now(now), seed=seed), settings, rows))
     console.print(
         f"[green]logs[/]: {report.rows:,} lines ({report.requests:,} requests, {report.slow_queries} slow queries) "
@@ -101,7 +99,7 @@ def seed_runbooks_command(
     """Ingest the runbooks into Chroma (KB_MCP_CHROMA_URL, else the embedded dir); idempotent."""
     from sre_lab import seeding
 
-    settings = seeding.kb_settings(None if _server_configured("KB_MCP_CHROMA_URL") else data_dir() / "chroma")
+    settings = seeding.kb_settings(None if _server_configured("KB_MCP_CHROMA_URL") else _stores().chroma)
     report = _fail_clearly(lambda: seeding.seed_runbooks(settings, directory))
     console.print(
         f"[green]runbooks[/]: {report.runbooks} runbooks, {report.sections} sections "
@@ -155,7 +153,7 @@ def up(
 
     root = data_dir().resolve()
     console.rule("seeding the embedded lab")
-    seed_cluster(out=root / "cluster", now=now)
+    seed_cluster(out=EmbeddedStores(root).cluster, now=now)
     seed_logs_command(rows=rows, seed=7, now=now)
     seed_runbooks_command(directory=None)
     console.rule("checking the servers over MCP (stdio)")
@@ -272,8 +270,12 @@ def config_generic(mode: ModeOption = "docker") -> None:
     console.print_json(data=generic_config(_mode(mode), data_dir(), _audit_dir(), key))
 
 
+def _stores() -> EmbeddedStores:
+    return EmbeddedStores(data_dir())
+
+
 def _audit_dir() -> Path:
-    return data_dir().parent / "audit"
+    return _stores().audit
 
 
 def _env_file() -> Path:
@@ -315,7 +317,7 @@ def investigate_command(
     if use_agent and not os.environ.get("ANTHROPIC_API_KEY"):
         err.print("[red]--driver agent needs ANTHROPIC_API_KEY[/] (or use --driver playbook, no model needed)")
         raise typer.Exit(2)
-    if stack == "embedded" and not (data_dir() / "cluster" / "manifest.json").exists():
+    if stack == "embedded" and not (_stores().cluster / "manifest.json").exists():
         err.print(f"[red]no embedded lab at {data_dir()}[/]: run `sre-lab up --embedded` (or `make lab`) first")
         raise typer.Exit(2)
     target = EmbeddedStack(data_dir().resolve()) if stack == "embedded" else ComposeStack()
@@ -353,10 +355,11 @@ def status(
         return
     root = data_dir()
     table = Table("store", "where", "state")
-    manifest = root / "cluster" / "manifest.json"
+    stores = EmbeddedStores(root)
+    manifest = stores.cluster / "manifest.json"
     captured = json.loads(manifest.read_text())["captured_at"] if manifest.exists() else None
-    table.add_row("cluster snapshot", str(root / "cluster"), f"captured {captured}" if captured else "[red]missing[/]")
-    for name, path in (("logs (chDB)", root / "clickhouse"), ("runbooks (Chroma)", root / "chroma")):
+    table.add_row("cluster snapshot", str(stores.cluster), f"captured {captured}" if captured else "[red]missing[/]")
+    for name, path in (("logs (chDB)", stores.clickhouse), ("runbooks (Chroma)", stores.chroma)):
         table.add_row(name, str(path), "present" if path.is_dir() and any(path.iterdir()) else "[red]missing[/]")
     for log in sorted(_audit_dir().glob("*.jsonl")):
         result = verify(log)

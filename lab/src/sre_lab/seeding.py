@@ -6,11 +6,13 @@ seed job (ClickHouse and Chroma servers, configured by the servers' own `LOGS_MC
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sre_lab.paths import EmbeddedStores
 from sre_lab.scenario import Scenario
+
+__all__ = ["EmbeddedStores", "kb_settings", "logs_settings", "seed_cluster", "seed_logs", "seed_runbooks"]
 
 if TYPE_CHECKING:
     from kb_mcp.models import IngestReport
@@ -19,25 +21,6 @@ if TYPE_CHECKING:
 
 LAB_LOG_ROWS = 3_000_000
 """The embedded lab's default volume: 24 h of traffic plus the incident (a few million rows)."""
-
-
-@dataclass(frozen=True)
-class EmbeddedStores:
-    """Where the embedded lab keeps each store under one data directory."""
-
-    root: Path
-
-    @property
-    def cluster(self) -> Path:
-        return self.root / "cluster"
-
-    @property
-    def clickhouse(self) -> Path:
-        return self.root / "clickhouse"
-
-    @property
-    def chroma(self) -> Path:
-        return self.root / "chroma"
 
 
 def seed_cluster(scenario: Scenario, out: Path) -> SnapshotSummary:

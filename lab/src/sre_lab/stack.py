@@ -15,6 +15,8 @@ from pathlib import Path
 
 from mcp import Client, StdioServerParameters
 
+from sre_lab.paths import EmbeddedStores
+
 
 @dataclass(frozen=True)
 class ServerDef:
@@ -26,13 +28,14 @@ class ServerDef:
 
     def embedded_env(self, data_dir: Path, audit_dir: Path) -> dict[str, str]:
         """The environment that points this server at the embedded stores under `data_dir`."""
+        stores = EmbeddedStores(data_dir)
         env = {f"{self.env_prefix}AUDIT_LOG": str(audit_dir / f"{self.name}.jsonl")}
         if self.name == "k8s-mcp":
-            env |= {"K8S_MCP_BACKEND": "snapshot", "K8S_MCP_SNAPSHOT_DIR": str(data_dir / "cluster")}
+            env |= {"K8S_MCP_BACKEND": "snapshot", "K8S_MCP_SNAPSHOT_DIR": str(stores.cluster)}
         elif self.name == "logs-mcp":
-            env |= {"LOGS_MCP_DATA_DIR": str(data_dir / "clickhouse")}
+            env |= {"LOGS_MCP_DATA_DIR": str(stores.clickhouse)}
         elif self.name == "kb-mcp":
-            env |= {"KB_MCP_CHROMA_PATH": str(data_dir / "chroma")}
+            env |= {"KB_MCP_CHROMA_PATH": str(stores.chroma)}
         return env
 
 
@@ -41,10 +44,6 @@ SERVERS: tuple[ServerDef, ...] = (
     ServerDef("logs-mcp", "clickhouse-logs", "sre-lab-logs-mcp", "LOGS_MCP_", 8102),
     ServerDef("kb-mcp", "sre-knowledge-base", "sre-lab-kb-mcp", "KB_MCP_", 8103),
 )
-
-
-def installed(server: ServerDef) -> bool:
-    return console_script(server.name) is not None
 
 
 def console_script(name: str) -> str | None:
@@ -96,7 +95,7 @@ class EmbeddedStack:
         import os
 
         self.data_dir = data_dir
-        self.audit_dir = audit_dir or data_dir.parent / "audit"
+        self.audit_dir = audit_dir or EmbeddedStores(data_dir).audit
         self.base_env = dict(os.environ if base_env is None else base_env)
 
     def params(self, name: str) -> StdioServerParameters:
