@@ -16,6 +16,9 @@ $(STAMP): $(PYPROJECTS)
 	@# torch first, pinned: this is the CPU build; an unpinned resolve pulls multi-GB CUDA wheels.
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements-dev.txt $(addprefix -e ,$(PACKAGES))
+	@# The embedding model's ONNX export, made once into the user cache (a server or an ingest would otherwise
+	@# make it on first use); idempotent, keyed by the model's content.
+	$(VENV)/bin/kb-mcp export-model >/dev/null
 	@touch $@
 
 lab: $(STAMP)  ## seed the embedded lab and check every server over MCP

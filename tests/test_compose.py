@@ -89,6 +89,19 @@ def test_dockerfiles_two_stages_non_root_nothing_fetched_at_run_time(name: str) 
         assert "--no-index" in install, f"{name}: the final stage installs only the built wheels, offline"
 
 
+@pytest.mark.parametrize("name", ["seed", "kb-mcp"])
+def test_images_that_embed_carry_the_onnx_export_made_at_build_time(name: str) -> None:
+    """kb-mcp and the seed job embed with the model's ONNX export: made in the build stage, copied into the final
+    stage and named by KB_MCP_ONNX_CACHE_DIR there, so nothing is exported (or written) at run time."""
+    text = dockerfile(name)
+    build, final = text[: text.rindex("\nFROM ")], text[text.rindex("\nFROM ") :]
+    made = re.search(r"KB_MCP_ONNX_CACHE_DIR=(\S+) kb-mcp export-model", build)
+    assert made, f"{name}: the build stage runs kb-mcp export-model"
+    cache = made.group(1)
+    assert f"COPY --from=build {cache} {cache}" in final
+    assert re.search(rf"^\s+KB_MCP_ONNX_CACHE_DIR={re.escape(cache)}\b", final, re.M)
+
+
 def test_docker_exec_stdio_is_how_claude_desktop_reaches_the_containers() -> None:
     for name in MCP_SERVERS:
         service = SERVICES[name]

@@ -1,13 +1,15 @@
 """Fixtures: the real bundled model (loaded once per session), real embedded Chroma, the real runbooks.
 
-The full corpus is ingested once per session into a temporary store that the read-only tests share; tests
-that write ingest a few runbooks into a store of their own.
+The model is exported to ONNX into an empty cache at the start of every session (so every run exercises the
+export and its parity check), then loaded once. The full corpus is ingested once per session into a temporary
+store that the read-only tests share; tests that write ingest a few runbooks into a store of their own.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,23 @@ RUNBOOKS = Path(__file__).resolve().parents[1] / "runbooks"
 SMALL_CORPUS = ("pod-crash", "oom-jvm-heap", "db-connections")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An empty ONNX cache for the session, in the environment so that subprocesses and commands use it too."""
+    directory = tmp_path_factory.mktemp("onnx-cache")
+    previous = os.environ.get("KB_MCP_ONNX_CACHE_DIR")
+    os.environ["KB_MCP_ONNX_CACHE_DIR"] = str(directory)
+    yield directory
+    if previous is None:
+        os.environ.pop("KB_MCP_ONNX_CACHE_DIR", None)
+    else:
+        os.environ["KB_MCP_ONNX_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The bundled all-MiniLM-L6-v2, loaded once for the whole session (one thread: fastest for queries)."""
-    return embedder_for(KbSettings(embed_threads=1)).load()
+def embedder(onnx_cache: Path) -> Embedder:
+    """The bundled all-MiniLM-L6-v2 through ONNX Runtime (exported on first load), loaded once, one thread."""
+    return embedder_for(KbSettings(embed_threads=1, onnx_cache_dir=onnx_cache, embed_backend="onnx")).load()
 
 
 def _settings(chroma: Path, **overrides: Any) -> KbSettings:
@@ -40,6 +55,7 @@ def _settings(chroma: Path, **overrides: Any) -> KbSettings:
         "model_path": None,
         "model_name": None,
         "runbooks_dir": RUNBOOKS,
+        "embed_backend": "onnx",
         "refresh_interval_s": 30.0,
         "audit_log": None,
     }

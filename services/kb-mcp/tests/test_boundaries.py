@@ -168,9 +168,22 @@ def test_ingest_command(tmp_path, small_corpus, monkeypatch, capsys, root_loggin
     assert "0 added, 0 updated, 15 unchanged, 0 removed" in summaries[1]
 
 
+def test_export_model_command_prints_the_export_and_is_idempotent(onnx_cache, embedder, capsys, root_logging):
+    assert main(["export-model"]) == 0  # the session's export is already in the cache
+    [printed] = capsys.readouterr().out.splitlines()
+    directory = Path(printed)
+    assert directory.parent == onnx_cache and (directory / "model.onnx").is_file()
+    made = (directory / "model.onnx").stat().st_mtime_ns
+    assert main(["export-model"]) == 0
+    assert capsys.readouterr().out.strip() == printed
+    assert (directory / "model.onnx").stat().st_mtime_ns == made
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
+        ("KB_MCP_EMBED_BACKEND", "torch", "KB_MCP_EMBED_BACKEND: Input should be 'onnx' or 'sentence-transformers'"),
+        ("KB_MCP_INGEST_THREADS", "0", "KB_MCP_INGEST_THREADS: Input should be greater than or equal to 1"),
         ("KB_MCP_CHROMA_URL", "ftp://chroma:8000", "KB_MCP_CHROMA_URL: Value error, expected http://host:port"),
         ("KB_MCP_MODEL_PATH", "/nonexistent/model", "KB_MCP_MODEL_PATH: Value error, /nonexistent/model is not"),
         ("KB_MCP_COLLECTION", "x", "KB_MCP_COLLECTION: String should match pattern"),

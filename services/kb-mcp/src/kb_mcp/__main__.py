@@ -1,14 +1,20 @@
-"""`kb-mcp` serves the knowledge base over MCP (stdio by default, `--transport http`); `kb-mcp ingest [DIR]` ingests."""
+"""`kb-mcp` serves the knowledge base over MCP (stdio by default, `--transport http`).
+
+`kb-mcp ingest [DIR]` ingests runbooks; `kb-mcp export-model` makes the ONNX export of the model ahead of time
+(an image build, `make setup`), so that neither the server nor an ingest has to.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from kb_mcp.config import KbSettings
 from kb_mcp.corpus import CorpusError
 from kb_mcp.embed import ModelNotReadyError
+from kb_mcp.onnx_export import ExportError
 from kb_mcp.store import StoreError
 from mcp_common.runner import add_transport_arguments, configure_logging, fail, serve
 from mcp_common.settings import ConfigError, load_settings
@@ -17,9 +23,13 @@ from mcp_common.settings import ConfigError, load_settings
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kb-mcp", description="kb-mcp: the SRE runbook knowledge base over MCP")
     add_transport_arguments(parser)
-    commands = parser.add_subparsers(dest="command", metavar="{ingest}")
+    commands = parser.add_subparsers(dest="command", metavar="{ingest,export-model}")
     ingest = commands.add_parser("ingest", help="ingest runbooks into Chroma (idempotent) and exit")
     ingest.add_argument("directory", nargs="?", type=Path, help="runbooks directory (default: KB_MCP_RUNBOOKS_DIR)")
+    export = commands.add_parser(
+        "export-model", help="export the embedding model to ONNX into KB_MCP_ONNX_CACHE_DIR (idempotent) and exit"
+    )
+    export.add_argument("--force", action="store_true", help="export again even if the cache has this model")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(KbSettings)
@@ -27,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc))
     if args.command == "ingest":
         return _ingest(settings, args.directory)
+    if args.command == "export-model":
+        return _export_model(settings, force=args.force)
     from kb_mcp.server import create_server
 
     return serve(args, settings, create_server)
@@ -40,6 +52,24 @@ def _ingest(settings: KbSettings, directory: Path | None) -> int:
         ingest_runbooks(settings, directory)  # logs its summary on stderr
     except (CorpusError, StoreError, ModelNotReadyError) as exc:
         return fail(str(exc))
+    return 0
+
+
+def _export_model(settings: KbSettings, *, force: bool) -> int:
+    from kb_mcp.onnx_export import ensure_export, export, export_dir, fingerprint
+
+    configure_logging(settings.log_level)
+    model_path, name = settings.resolved_model_path(), settings.model_identity()
+    try:
+        if force:
+            target = export_dir(settings.onnx_cache_dir, name, fingerprint(model_path))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            export(model_path, name, target)
+        else:
+            target = ensure_export(settings.onnx_cache_dir, model_path, name)
+    except (ExportError, OSError) as exc:
+        return fail(str(exc))
+    sys.stdout.write(f"{target}\n")  # the export's directory, for scripts (logs go to stderr)
     return 0
 
 

@@ -72,7 +72,7 @@ def bench_ingest(chroma: Path, scratch: Path, runbooks: Path | None) -> dict[str
     cold, unchanged = run(), run()
     settings = load_settings(KbSettings, chroma_path=scratch, chroma_url=None)
     started = time.perf_counter()
-    embedder = embedder_for(settings).load()
+    embedder = embedder_for(settings, ingest=True).load()
     model_load = time.perf_counter() - started
     report = ingest_runbooks(settings, runbooks, embedder=embedder)
     return {
@@ -156,6 +156,17 @@ def _text(result: CallToolResult) -> str:
     return " ".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (figures differ between the machines' CPU generations), or the platform's word for it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kb_mcp.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runbooks", type=Path, default=None, help="default: KB_MCP_RUNBOOKS_DIR")
@@ -194,7 +205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     report: dict[str, Any] = {
-        "host": {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()},
+        "host": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpu": _cpu_model(),
+            "cpus": os.cpu_count(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        },
+        "embed_backend": load_settings(KbSettings).embed_backend,
         "ingest": ingest,
         "start": start,
         "search": search,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
+from kb_mcp.onnx_export import default_cache_dir
 from mcp_common.settings import ServerSettings, server_config
 
 BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -51,12 +54,27 @@ class KbSettings(ServerSettings):
     model_wait_s: float = Field(
         default=90.0, gt=0, le=600, description="How long a search waits for the model still loading at start."
     )
+    embed_backend: Literal["onnx", "sentence-transformers"] = Field(
+        default="onnx",
+        description="onnx: the model exported to ONNX and run by ONNX Runtime (same vectors, several times faster "
+        "per query); sentence-transformers: the model through torch.",
+    )
+    onnx_cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="Where ONNX exports of the model are kept (made once per model; needs torch to make).",
+    )
     embed_threads: int = Field(
         default=1,
         ge=1,
         le=64,
-        description="Torch intra-op threads for embedding. 1 is fastest for one short query and steady on shared "
-        "CPUs; more can speed up a cold ingest on a quiet multi-core host.",
+        description="Threads for embedding a query in the server. 1 is fast for one short query and steady on "
+        "shared CPUs.",
+    )
+    ingest_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Threads for embedding during `kb-mcp ingest` (default: every CPU; ingest is a batch job).",
     )
     refresh_interval_s: float = Field(
         default=30.0, ge=0, le=86_400, description="How often the server looks for a re-ingested corpus (0: never)."
@@ -101,6 +119,10 @@ class KbSettings(ServerSettings):
         if self.model_name:
             return self.model_name
         return BUNDLED_MODEL_NAME if self.model_path is None else self.model_path.name
+
+    def threads_for_ingest(self) -> int:
+        """Embedding threads for a batch ingest: the configured number, or every CPU."""
+        return self.ingest_threads or os.cpu_count() or 1
 
     def documents_collection(self) -> str:
         """The small collection that holds each runbook's full Markdown."""

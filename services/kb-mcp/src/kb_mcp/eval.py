@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="kb-eval-") as scratch:
             overrides: dict[str, Any] = {} if args.use_store else {"chroma_path": Path(scratch), "chroma_url": None}
             settings = load_settings(KbSettings, **overrides)
-            embedder = embedder_for(settings)
+            embedder = embedder_for(settings, ingest=True)  # one batch ingest, then one query at a time
             if not args.use_store:
                 ingest_runbooks(settings, args.runbooks, embedder=embedder)
             scores, index = run(settings, questions, embedder)

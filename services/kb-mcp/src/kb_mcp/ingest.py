@@ -51,7 +51,7 @@ def ingest_runbooks(
     directory = runbooks_dir or settings.runbooks_dir
     runbooks = load_runbooks(directory)
     store = RunbookStore.open(settings) if isinstance(target, KbSettings) else target
-    embedder = embedder or embedder_for(settings)
+    embedder = embedder or embedder_for(settings, ingest=True)
     try:
         return _ingest(store, settings, directory, runbooks, embedder, started)
     finally:

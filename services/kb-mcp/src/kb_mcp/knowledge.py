@@ -36,9 +36,15 @@ QUERY_CACHE_SIZE = 256
 """Query vectors kept (LRU): agents repeat queries, and ask_knowledge_base retrieves again on each round trip."""
 
 
-def embedder_for(settings: KbSettings) -> Embedder:
-    """The embedder the settings describe (not loaded yet)."""
-    return Embedder(settings.resolved_model_path(), settings.model_identity(), threads=settings.embed_threads)
+def embedder_for(settings: KbSettings, *, ingest: bool = False) -> Embedder:
+    """The embedder the settings describe (not loaded yet): query-sized threads, or every CPU for `ingest`."""
+    return Embedder(
+        settings.resolved_model_path(),
+        settings.model_identity(),
+        threads=settings.threads_for_ingest() if ingest else settings.embed_threads,
+        backend=settings.embed_backend,
+        onnx_cache_dir=settings.onnx_cache_dir,
+    )
 
 
 class KnowledgeBase:
