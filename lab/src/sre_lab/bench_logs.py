@@ -4,7 +4,10 @@
    lab's data) and records the generator's rows/s;
 2. measures the reference the generator is held to: a plain `INSERT … SELECT FROM numbers()` of rows of the
    same shape, into the same columns without indexes or projection, and into the real table;
-3. measures every tool through a real MCP stdio session (`logs_mcp.bench`, which lives with the server and
+3. measures the table's own ceiling: the generator's rows, already in memory, inserted again into a fresh
+   copy of application_logs and into the same columns without the skip indexes and projection (no generation
+   at all: what storing the rows costs);
+4. measures every tool through a real MCP stdio session (`logs_mcp.bench`, which lives with the server and
    never imports the lab; the lab may import the server).
 
 Everything is written as JSON; a table goes to stdout.
@@ -82,6 +85,30 @@ def plain_insert_rate(client: Client, rows: int, *, into_schema: bool) -> float:
     return rows / elapsed
 
 
+def storing_rates(client: Client) -> dict[str, float]:
+    """Rows/s of inserting application_logs' rows, held in memory, into a fresh copy of the table (indexes and
+    projection included) and into the bare columns: the ceiling for any generator writing into this schema."""
+    client.command("DROP TABLE IF EXISTS bench_rows")
+    client.command("CREATE TABLE bench_rows AS application_logs ENGINE = Memory")
+    client.command("INSERT INTO bench_rows SELECT * FROM application_logs", settings=INSERT_SETTINGS)
+    rows = int(client.query("SELECT count() FROM bench_rows").result_rows[0][0])
+    rates: dict[str, float] = {}
+    for name, ddl in (
+        ("schema", "CREATE TABLE bench_copy AS application_logs"),
+        ("bare", f"CREATE TABLE bench_copy ({PLAIN_COLUMNS}) ENGINE = MergeTree PARTITION BY toDate(timestamp) "
+                 "ORDER BY timestamp"),
+    ):  # fmt: skip
+        client.command("DROP TABLE IF EXISTS bench_copy")
+        client.command(ddl)
+        client.command("SYSTEM STOP MERGES bench_copy")  # the insert alone, not merges running beside it
+        started = time.perf_counter()
+        client.command("INSERT INTO bench_copy SELECT * FROM bench_rows", settings=INSERT_SETTINGS)
+        rates[name] = rows / (time.perf_counter() - started)
+        client.command("DROP TABLE bench_copy")
+    client.command("DROP TABLE bench_rows")
+    return rates
+
+
 def run(rows: int, data_dir: Path, iterations: int) -> dict[str, Any]:
     settings = LogsSettings(data_dir=data_dir)
     scenario = build_scenario()
@@ -93,6 +120,7 @@ def run(rows: int, data_dir: Path, iterations: int) -> dict[str, Any]:
         report = seed_logs(client, scenario, rows=rows, progress=True)
         settled = wait_for_merges(client)
         parts = client.query("SELECT count() FROM system.parts WHERE active AND table = 'application_logs'")
+        storing = storing_rates(client)
     finally:
         client.close()
     generator = {
@@ -103,6 +131,9 @@ def run(rows: int, data_dir: Path, iterations: int) -> dict[str, Any]:
         "plain_insert_into_schema_rows_per_s": round(plain_schema),
         "ratio_to_plain": round(report.rows_per_s / plain, 2),
         "ratio_to_plain_into_schema": round(report.rows_per_s / plain_schema, 2),
+        "storing_generated_rows_into_schema_rows_per_s": round(storing["schema"]),
+        "storing_generated_rows_into_bare_columns_rows_per_s": round(storing["bare"]),
+        "ratio_to_storing_into_schema": round(report.rows_per_s / storing["schema"], 2),
         "target_rows_per_s": 2_000_000,
         "merges_settled_after_s": round(settled, 1),
         "parts_after": int(parts.result_rows[0][0]),
@@ -131,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         f"generator: {gen['rows']:,} rows in {gen['seconds']} s = {gen['rows_per_s'] / 1e6:.2f} M rows/s; plain "
         f"INSERT … SELECT {gen['plain_insert_rows_per_s'] / 1e6:.2f} M rows/s (ratio {gen['ratio_to_plain']}), "
         f"into the real schema {gen['plain_insert_into_schema_rows_per_s'] / 1e6:.2f} M rows/s "
-        f"(ratio {gen['ratio_to_plain_into_schema']})"
+        f"(ratio {gen['ratio_to_plain_into_schema']}); storing the generated rows again, no generation: into the "
+        f"schema {gen['storing_generated_rows_into_schema_rows_per_s'] / 1e6:.2f} M rows/s, into bare columns "
+        f"{gen['storing_generated_rows_into_bare_columns_rows_per_s'] / 1e6:.2f} M rows/s"
     )
     bench.print_table(result)
     print(f"written: {args.out}")
