@@ -37,5 +37,5 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     scenario = build_scenario(now=datetime.now(UTC))
     seeding.seed_cluster(scenario, stores.cluster)
     seeding.seed_logs(scenario, seeding.logs_settings(stores.clickhouse), rows=TEST_LOG_ROWS, progress=False)
-    seeding.seed_runbooks(seeding.kb_settings(stores.chroma))
+    seeding.seed_runbooks(seeding.kb_settings(stores.chroma, corpus_cache_dir=stores.kb_corpus_cache))
     return EmbeddedStack(root, audit_dir=stores.audit)

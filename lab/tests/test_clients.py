@@ -44,6 +44,10 @@ def test_embedded_entries_use_absolute_paths(tmp_path: Path) -> None:
     assert Path(k8s["env"]["K8S_MCP_SNAPSHOT_DIR"]).is_absolute()
     assert k8s["env"]["K8S_MCP_BACKEND"] == "snapshot"
     assert Path(entries["clickhouse-logs"]["env"]["LOGS_MCP_AUDIT_LOG"]).is_absolute()
+    kb = entries["sre-knowledge-base"]["env"]
+    # the seeding writes the corpus copy there, and `make setup` the ONNX export: the client's server finds both
+    assert Path(kb["KB_MCP_CORPUS_CACHE_DIR"]) == (Path("rel/data") / "kb-corpus-cache").resolve()
+    assert Path(kb["KB_MCP_ONNX_CACHE_DIR"]).is_absolute()
 
 
 def test_merge_keeps_other_servers_and_keys_and_backs_up(tmp_path: Path) -> None:

@@ -99,7 +99,11 @@ def seed_runbooks_command(
     """Ingest the runbooks into Chroma (KB_MCP_CHROMA_URL, else the embedded dir); idempotent."""
     from sre_lab import seeding
 
-    settings = seeding.kb_settings(None if _server_configured("KB_MCP_CHROMA_URL") else _stores().chroma)
+    if _server_configured("KB_MCP_CHROMA_URL"):
+        settings = seeding.kb_settings()
+    else:
+        stores = _stores()
+        settings = seeding.kb_settings(stores.chroma, corpus_cache_dir=stores.kb_corpus_cache)
     report = _fail_clearly(lambda: seeding.seed_runbooks(settings, directory))
     console.print(
         f"[green]runbooks[/]: {report.runbooks} runbooks, {report.sections} sections "

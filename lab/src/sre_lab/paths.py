@@ -31,5 +31,11 @@ class EmbeddedStores:
         return self.root / "chroma"
 
     @property
+    def kb_corpus_cache(self) -> Path:
+        """kb-mcp's local copy of the stored corpus (KB_MCP_CORPUS_CACHE_DIR): written by the seeding, read by
+        every kb-mcp the lab or Claude Desktop starts, so they serve resources before Chroma is read."""
+        return self.root / "kb-corpus-cache"
+
+    @property
     def audit(self) -> Path:
         return self.root.parent / "audit"

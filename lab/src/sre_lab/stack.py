@@ -6,6 +6,7 @@ command a test runs is the command Claude Desktop runs.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from mcp import Client, StdioServerParameters
 
+from kb_mcp.config import cache_home
 from sre_lab.paths import EmbeddedStores
 
 
@@ -35,7 +37,12 @@ class ServerDef:
         elif self.name == "logs-mcp":
             env |= {"LOGS_MCP_DATA_DIR": str(stores.clickhouse)}
         elif self.name == "kb-mcp":
-            env |= {"KB_MCP_CHROMA_PATH": str(stores.chroma)}
+            env |= {
+                "KB_MCP_CHROMA_PATH": str(stores.chroma),
+                "KB_MCP_CORPUS_CACHE_DIR": str(stores.kb_corpus_cache),
+                # the export `make setup` made, wherever the client's own environment puts its cache
+                "KB_MCP_ONNX_CACHE_DIR": os.environ.get("KB_MCP_ONNX_CACHE_DIR") or str(cache_home() / "onnx"),
+            }
         return env
 
 

@@ -28,16 +28,31 @@ SMALL_CORPUS = ("pod-crash", "oom-jvm-heap", "db-connections")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """An empty ONNX cache for the session, in the environment so that subprocesses and commands use it too."""
-    directory = tmp_path_factory.mktemp("onnx-cache")
-    previous = os.environ.get("KB_MCP_ONNX_CACHE_DIR")
-    os.environ["KB_MCP_ONNX_CACHE_DIR"] = str(directory)
-    yield directory
-    if previous is None:
-        os.environ.pop("KB_MCP_ONNX_CACHE_DIR", None)
-    else:
-        os.environ["KB_MCP_ONNX_CACHE_DIR"] = previous
+def cache_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """Empty ONNX and corpus caches for the session, in the environment so that subprocesses and commands use
+    them too (and nothing lands in the user's ~/.cache)."""
+    directories = {
+        "KB_MCP_ONNX_CACHE_DIR": tmp_path_factory.mktemp("onnx-cache"),
+        "KB_MCP_CORPUS_CACHE_DIR": tmp_path_factory.mktemp("corpus-cache"),
+    }
+    previous = {name: os.environ.get(name) for name in directories}
+    os.environ.update({name: str(path) for name, path in directories.items()})
+    yield directories
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(cache_dirs: dict[str, Path]) -> Path:
+    return cache_dirs["KB_MCP_ONNX_CACHE_DIR"]
+
+
+@pytest.fixture(scope="session")
+def corpus_cache_dir(cache_dirs: dict[str, Path]) -> Path:
+    return cache_dirs["KB_MCP_CORPUS_CACHE_DIR"]
 
 
 @pytest.fixture(scope="session")

@@ -211,11 +211,12 @@ def http_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def http_server(seeded, http_dir: Path) -> Iterator[str]:
+def http_server(seeded, http_dir: Path, cache_dirs: dict[str, Path]) -> Iterator[str]:
     """`kb-mcp --transport http` over the seeded store, with one API key; its base URL once /healthz is ok."""
     seeded_settings, tmp_path = seeded[0], http_dir
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_MCP_")}
+    env |= {name: str(path) for name, path in cache_dirs.items()}  # the session's caches, not the user's
     env |= {
         "KB_MCP_CHROMA_PATH": str(seeded_settings.chroma_path),
         "KB_MCP_API_KEYS": f"claude:{KEY}",

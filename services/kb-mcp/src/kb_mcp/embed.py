@@ -22,7 +22,8 @@ from typing import Any, Literal, Protocol
 
 import anyio.to_thread
 
-from kb_mcp.onnx_export import ExportError, ExportInfo, default_cache_dir, ensure_export
+from kb_mcp.config import cache_home
+from kb_mcp.onnx_export import ExportError, ExportInfo, ensure_export
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ class Embedder:
         self.name = name
         self.threads = threads
         self.backend_name: Backend = backend
-        self.onnx_cache_dir = onnx_cache_dir or default_cache_dir()
+        self.onnx_cache_dir = onnx_cache_dir or cache_home() / "onnx"
         self.load_seconds: float | None = None
         self._backend: EmbeddingBackend | None = None
         self._error: str | None = None

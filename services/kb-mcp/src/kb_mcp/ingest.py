@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kb_mcp import corpus_cache
 from kb_mcp.config import KbSettings
 from kb_mcp.corpus import Runbook, content_hash, embedding_text, load_runbooks
 from kb_mcp.embed import Embedder
@@ -104,6 +105,8 @@ def _ingest(
     if current is None or current.corpus_version != corpus_version or current.dimension != dimension:
         ingested_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         store.write_manifest(Manifest(model, dimension, corpus_version, SCHEMA_VERSION, ingested_at))
+    if not corpus_cache.is_current(settings, store.manifest()):
+        corpus_cache.save(settings, store.read_corpus())  # what a server reads, so the next one starts from it
 
     added = sum(1 for r in stale_sections if r.id not in stored_sections)
     report = IngestReport(

@@ -1,8 +1,9 @@
 """What the server holds while it runs: the Chroma store, the corpus index built from it, and the model.
 
-Start-up must not wait for any of them (importing chromadb takes about a second, sentence-transformers about
-ten): `start()` reads the corpus in a background thread and then loads the model in another. Requests wait
-for what they need and no more: resources need the corpus, searches need the corpus and the model.
+Start-up must not wait for any of them (importing chromadb takes about a second, the model a few tenths):
+`start()` takes the corpus from the local copy (`corpus_cache`) if there is one, then reads Chroma in a
+background thread and then loads the model in another. Requests wait for what they need and no more:
+resources need the corpus, searches need Chroma read and the model.
 
 The corpus is re-read when the collection's corpus version changes (checked at most every
 `refresh_interval_s`), so a server started before the seed job ingested picks the runbooks up.
@@ -20,6 +21,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from kb_mcp import corpus_cache
 from kb_mcp.config import KbSettings
 from kb_mcp.embed import Embedder, ModelNotReadyError
 from kb_mcp.retrieval import CorpusIndex, Hit, Mode, hybrid_search
@@ -67,7 +69,8 @@ class KnowledgeBase:
         self._index: CorpusIndex | None = None
         self._error: str | None = None
         self._checked_at = float("-inf")
-        self._loaded = threading.Event()
+        self._loaded = threading.Event()  # an index exists (from the local copy or from Chroma), or never will
+        self._store_read = threading.Event()  # the start-up read of Chroma is over, either way
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._query_vectors: OrderedDict[str, list[float]] = OrderedDict()
@@ -99,12 +102,26 @@ class KnowledgeBase:
 
     def _start_up(self) -> None:
         try:
+            self._load_copy()
             self._refresh(force=True)
         except Exception:
             logger.exception("unexpected failure reading the knowledge base")
         finally:
             self._loaded.set()
+            self._store_read.set()
             self.embedder.start()
+
+    def _load_copy(self) -> None:
+        """Serve resources from the local copy of the corpus until Chroma has been read (a second or so)."""
+        copy = corpus_cache.load(self.settings)
+        if copy is None:
+            return
+        with self._lock:
+            if self._index is None:
+                self._index = CorpusIndex(copy.runbooks, copy.manifest)
+                self._checked_at = self._clock()  # the start-up read below is what checks it, not each request
+                logger.info("knowledge base: %d runbooks from the local copy, checking Chroma", len(copy.runbooks))
+        self._loaded.set()
 
     # ---- the corpus ----------------------------------------------------------------------------------------
 
@@ -147,6 +164,7 @@ class KnowledgeBase:
                 if current is not None and _same_version(current.manifest, manifest):
                     return
                 stored = self._store.read_corpus()
+                corpus_cache.save(self.settings, stored)
             except StoreError as exc:
                 self._error = str(exc)
                 logger.error("%s", exc)
@@ -211,6 +229,10 @@ class KnowledgeBase:
         index = await self.index()
         check_filters(index, team, service)
         if mode != "bm25":
+            await self._wait(self._store_read, "opening the vector store")
+            if self._store is None:
+                raise ToolError(self._error or "the vector store is not open; retry in a few seconds")
+            index = await self.index()  # Chroma's corpus, if it differed from the local copy
             try:
                 await self.embedder.ready(self.settings.model_wait_s)
             except ModelNotReadyError as exc:
@@ -283,7 +305,13 @@ class KnowledgeBase:
 
     def healthy(self) -> bool:
         """Serving is possible: the store was read (possibly empty), the model did not fail, no model mismatch."""
-        return self._index is not None and self.embedder.error is None and self.model_mismatch() is None
+        return (
+            self._store_read.is_set()
+            and self._error is None
+            and self._index is not None
+            and self.embedder.error is None
+            and self.model_mismatch() is None
+        )
 
     async def _wait(self, event: threading.Event, what: str) -> None:
         if event.is_set():

@@ -20,7 +20,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -275,9 +274,3 @@ def _export_lock(cache_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def default_cache_dir() -> Path:
-    """`$XDG_CACHE_HOME/kb-mcp/onnx`, or `~/.cache/kb-mcp/onnx`."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kb-mcp" / "onnx"

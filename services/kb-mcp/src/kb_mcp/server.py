@@ -7,7 +7,7 @@ and handed to `knowledge` (retrieval) and `answers` (grounding). Nothing here wr
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -44,6 +44,7 @@ from kb_mcp.embed import Embedder
 from kb_mcp.knowledge import KnowledgeBase
 from kb_mcp.models import Answer, Citation, ErrorLookup, ErrorMatch, SearchHit, SearchResult
 from kb_mcp.retrieval import CorpusIndex, Hit, error_signature, tokenize
+from kb_mcp.store import RunbookStore
 from mcp_common.errors import ResourceError, ResourceNotFoundError, ToolError
 from mcp_common.factory import READ_ONLY, new_server
 from mcp_common.prompts import add_investigate_prompt
@@ -81,13 +82,19 @@ class Retrieved:
     hits: list[Hit]
 
 
-def create_server(settings: KbSettings, *, embedder: Embedder | None = None) -> MCPServer[Any]:
-    """The kb-mcp server. `embedder` lets tests share one loaded model; by default each lifespan loads its own."""
+def create_server(
+    settings: KbSettings,
+    *,
+    embedder: Embedder | None = None,
+    open_store: Callable[[KbSettings], RunbookStore] = RunbookStore.open,
+) -> MCPServer[Any]:
+    """The kb-mcp server. `embedder` lets tests share one loaded model (by default each lifespan loads its own);
+    `open_store` lets them hold Chroma back to see what is served before it is read."""
     running = _Running()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[KnowledgeBase]:
-        kb = KnowledgeBase(settings, embedder=embedder)
+        kb = KnowledgeBase(settings, embedder=embedder, open_store=open_store)
         kb.start()  # returns at once: corpus and model load in the background
         running.kb = kb
         try:

@@ -1,0 +1,127 @@
+"""A local copy of the corpus as stored in Chroma, so that a new server serves resources at once.
+
+Importing chromadb and reading the collections takes about a second after the MCP SDK's own import; a stdio
+server that Claude Desktop (or `docker exec`) starts for every session would answer `resources/list` only
+after both. The copy holds exactly what `RunbookStore.read_corpus()` returned, with the collection's manifest.
+`kb-mcp ingest` writes it after writing Chroma, and a server writes it whenever it reads a corpus version the
+copy does not have. A server that starts from the copy still reads the manifest from Chroma in the background
+and replaces its index if the corpus version differs, so the copy is never trusted beyond that first second;
+searches always wait for Chroma.
+
+The copy is a cache: a missing, unreadable or foreign file is ignored, and failing to write one is logged and
+otherwise harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kb_mcp.config import KbSettings
+from kb_mcp.corpus import Runbook, Section
+from kb_mcp.store import Manifest, StoredCorpus
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1
+
+
+def location_key(settings: KbSettings) -> str:
+    """Which store and collection a copy belongs to: the server URL or the absolute directory, and the name."""
+    where = settings.chroma_url or str(settings.chroma_path.resolve())
+    return f"{where}|{settings.collection}"
+
+
+def cache_file(settings: KbSettings) -> Path:
+    """The copy's file for the settings' store and collection."""
+    digest = hashlib.sha256(location_key(settings).encode()).hexdigest()[:16]
+    return settings.corpus_cache_dir / f"{settings.collection}-{digest}.json"
+
+
+def load(settings: KbSettings) -> StoredCorpus | None:
+    """The copy for the settings' store and collection, or None when there is no usable one."""
+    path = cache_file(settings)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT or data.get("location") != location_key(settings):
+            return None
+        manifest = Manifest.from_metadata(data["manifest"])
+        if manifest is None:
+            return None
+        runbooks = tuple(_runbook(item) for item in data["runbooks"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("ignoring the corpus copy %s: %s", path, exc)
+        return None
+    return StoredCorpus(runbooks, manifest)
+
+
+def is_current(settings: KbSettings, manifest: Manifest | None) -> bool:
+    """Whether the copy holds the corpus version (and model) that `manifest` describes."""
+    copy = load(settings)
+    if copy is None or copy.manifest is None or manifest is None:
+        return False
+    return copy.manifest.corpus_version == manifest.corpus_version and copy.manifest.model == manifest.model
+
+
+def save(settings: KbSettings, corpus: StoredCorpus) -> None:
+    """Write the copy atomically; a corpus without a manifest (nothing ingested) removes it instead."""
+    path = cache_file(settings)
+    try:
+        if corpus.manifest is None or not corpus.runbooks:
+            path.unlink(missing_ok=True)
+            return
+        payload = {
+            "format": FORMAT,
+            "location": location_key(settings),
+            "manifest": corpus.manifest.as_metadata(),
+            "runbooks": [_runbook_data(runbook) for runbook in corpus.runbooks],
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(payload, out, ensure_ascii=False)
+            os.chmod(staging, 0o644)  # the runbooks are no secret; another user's server may read the copy
+            os.replace(staging, path)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        logger.warning("cannot write the corpus copy %s (KB_MCP_CORPUS_CACHE_DIR): %s", path, exc)
+
+
+def _runbook_data(runbook: Runbook) -> dict[str, Any]:
+    return {
+        "id": runbook.id,
+        "title": runbook.title,
+        "team": runbook.team,
+        "services": list(runbook.services),
+        "tags": list(runbook.tags),
+        "last_reviewed": runbook.last_reviewed,
+        "markdown": runbook.markdown,
+        "sections": [[s.heading, s.slug, s.text, s.ordinal] for s in runbook.sections],
+    }
+
+
+def _runbook(data: dict[str, Any]) -> Runbook:
+    runbook_id = str(data["id"])
+    return Runbook(
+        id=runbook_id,
+        title=str(data["title"]),
+        team=str(data["team"]),
+        services=tuple(str(s) for s in data["services"]),
+        tags=tuple(str(t) for t in data["tags"]),
+        last_reviewed=str(data["last_reviewed"]),
+        markdown=str(data["markdown"]),
+        sections=tuple(
+            Section(runbook_id, str(heading), str(slug), str(text), int(ordinal))
+            for heading, slug, text, ordinal in data["sections"]
+        ),
+    )
