@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mcp import Client, StdioServerParameters
 
-from kb_mcp.config import cache_home
+from kb_mcp.config import default_onnx_cache_dir
 from sre_lab.paths import EmbeddedStores
 
 
@@ -41,7 +41,7 @@ class ServerDef:
                 "KB_MCP_CHROMA_PATH": str(stores.chroma),
                 "KB_MCP_CORPUS_CACHE_DIR": str(stores.kb_corpus_cache),
                 # the export `make setup` made, wherever the client's own environment puts its cache
-                "KB_MCP_ONNX_CACHE_DIR": os.environ.get("KB_MCP_ONNX_CACHE_DIR") or str(cache_home() / "onnx"),
+                "KB_MCP_ONNX_CACHE_DIR": os.environ.get("KB_MCP_ONNX_CACHE_DIR") or str(default_onnx_cache_dir()),
             }
         return env
 

@@ -56,17 +56,13 @@ def _ingest(settings: KbSettings, directory: Path | None) -> int:
 
 
 def _export_model(settings: KbSettings, *, force: bool) -> int:
-    from kb_mcp.onnx_export import ensure_export, export, export_dir, fingerprint
+    from kb_mcp.onnx_export import ensure_export
 
     configure_logging(settings.log_level)
-    model_path, name = settings.resolved_model_path(), settings.model_identity()
     try:
-        if force:
-            target = export_dir(settings.onnx_cache_dir, name, fingerprint(model_path))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            export(model_path, name, target)
-        else:
-            target = ensure_export(settings.onnx_cache_dir, model_path, name)
+        target = ensure_export(
+            settings.onnx_cache_dir, settings.resolved_model_path(), settings.model_identity(), force=force
+        )
     except (ExportError, OSError) as exc:
         return fail(str(exc))
     sys.stdout.write(f"{target}\n")  # the export's directory, for scripts (logs go to stderr)

@@ -17,9 +17,17 @@ BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
 _SOURCE_RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 
 
+EmbedBackend = Literal["onnx", "sentence-transformers"]
+
+
 def cache_home() -> Path:
     """`$XDG_CACHE_HOME/kb-mcp`, or `~/.cache/kb-mcp`: where kb-mcp keeps what it can always make again."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kb-mcp"
+
+
+def default_onnx_cache_dir() -> Path:
+    """Where ONNX exports go unless KB_MCP_ONNX_CACHE_DIR says otherwise (`make setup` exports there)."""
+    return cache_home() / "onnx"
 
 
 def _default_runbooks_dir() -> Path:
@@ -58,13 +66,13 @@ class KbSettings(ServerSettings):
     model_wait_s: float = Field(
         default=90.0, gt=0, le=600, description="How long a search waits for the model still loading at start."
     )
-    embed_backend: Literal["onnx", "sentence-transformers"] = Field(
+    embed_backend: EmbedBackend = Field(
         default="onnx",
         description="onnx: the model exported to ONNX and run by ONNX Runtime (same vectors, several times faster "
         "per query); sentence-transformers: the model through torch.",
     )
     onnx_cache_dir: Path = Field(
-        default_factory=lambda: cache_home() / "onnx",
+        default_factory=default_onnx_cache_dir,
         description="Where ONNX exports of the model are kept (made once per model; needs torch to make).",
     )
     corpus_cache_dir: Path = Field(

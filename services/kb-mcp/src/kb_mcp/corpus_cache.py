@@ -24,7 +24,7 @@ from typing import Any
 
 from kb_mcp.config import KbSettings
 from kb_mcp.corpus import Runbook, Section
-from kb_mcp.store import Manifest, StoredCorpus
+from kb_mcp.store import Manifest, StoredCorpus, same_corpus
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +65,7 @@ def load(settings: KbSettings) -> StoredCorpus | None:
 def is_current(settings: KbSettings, manifest: Manifest | None) -> bool:
     """Whether the copy holds the corpus version (and model) that `manifest` describes."""
     copy = load(settings)
-    if copy is None or copy.manifest is None or manifest is None:
-        return False
-    return copy.manifest.corpus_version == manifest.corpus_version and copy.manifest.model == manifest.model
+    return copy is not None and manifest is not None and same_corpus(copy.manifest, manifest)
 
 
 def save(settings: KbSettings, corpus: StoredCorpus) -> None:

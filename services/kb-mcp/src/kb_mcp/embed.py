@@ -18,16 +18,14 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import anyio.to_thread
 
-from kb_mcp.config import cache_home
+from kb_mcp.config import EmbedBackend, default_onnx_cache_dir
 from kb_mcp.onnx_export import ExportError, ExportInfo, ensure_export
 
 logger = logging.getLogger(__name__)
-
-Backend = Literal["onnx", "sentence-transformers"]
 
 _OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",  # nothing is downloaded at run time: the model is a local directory
@@ -138,15 +136,15 @@ class Embedder:
         name: str,
         *,
         threads: int = 1,
-        backend: Backend = "onnx",
+        backend: EmbedBackend = "onnx",
         onnx_cache_dir: Path | None = None,
     ) -> None:
         _enforce_offline()  # before anything in this process can import huggingface_hub
         self.model_path = model_path
         self.name = name
         self.threads = threads
-        self.backend_name: Backend = backend
-        self.onnx_cache_dir = onnx_cache_dir or cache_home() / "onnx"
+        self.backend_name: EmbedBackend = backend
+        self.onnx_cache_dir = onnx_cache_dir or default_onnx_cache_dir()
         self.load_seconds: float | None = None
         self._backend: EmbeddingBackend | None = None
         self._error: str | None = None

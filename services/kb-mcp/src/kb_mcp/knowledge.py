@@ -25,7 +25,7 @@ from kb_mcp import corpus_cache
 from kb_mcp.config import KbSettings
 from kb_mcp.embed import Embedder, ModelNotReadyError
 from kb_mcp.retrieval import CorpusIndex, Hit, Mode, hybrid_search
-from kb_mcp.store import Manifest, RunbookStore, StoreError, describe_location
+from kb_mcp.store import RunbookStore, StoreError, describe_location, same_corpus
 from mcp_common.blocking import run_blocking
 from mcp_common.errors import ToolError, not_found
 
@@ -161,7 +161,7 @@ class KnowledgeBase:
                     self._store = self._open_store(self.settings)
                 manifest = self._store.manifest()
                 current = self._index
-                if current is not None and _same_version(current.manifest, manifest):
+                if current is not None and same_corpus(current.manifest, manifest):
                     return
                 stored = self._store.read_corpus()
                 corpus_cache.save(self.settings, stored)
@@ -226,13 +226,13 @@ class KnowledgeBase:
         mode: Mode = "hybrid",
     ) -> tuple[CorpusIndex, list[Hit]]:
         """The best sections for `query`; waits for the model if it is still loading."""
-        index = await self.index()
-        check_filters(index, team, service)
-        if mode != "bm25":
+        if mode != "bm25":  # the index must be Chroma's (not the local copy's) before its vectors are searched
             await self._wait(self._store_read, "opening the vector store")
             if self._store is None:
                 raise ToolError(self._error or "the vector store is not open; retry in a few seconds")
-            index = await self.index()  # Chroma's corpus, if it differed from the local copy
+        index = await self.index()
+        check_filters(index, team, service)
+        if mode != "bm25":
             try:
                 await self.embedder.ready(self.settings.model_wait_s)
             except ModelNotReadyError as exc:
@@ -327,9 +327,3 @@ def check_filters(index: CorpusIndex, team: str | None, service: str | None) -> 
         raise not_found("team", team[:80], index.teams)
     if service is not None and service not in index.services:
         raise not_found("service", service[:80], index.services, limit=40)
-
-
-def _same_version(current: Manifest | None, stored: Manifest | None) -> bool:
-    if current is None or stored is None:
-        return current is None and stored is None
-    return current.corpus_version == stored.corpus_version and current.model == stored.model

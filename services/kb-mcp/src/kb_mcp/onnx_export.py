@@ -105,22 +105,22 @@ def find_export(cache_dir: Path, model_path: Path, model_name: str) -> Path | No
     return directory if _complete(directory) else None
 
 
-def ensure_export(cache_dir: Path, model_path: Path, model_name: str) -> Path:
-    """The export of `model_path`, made now if the cache has none (one process at a time exports; others wait).
+def ensure_export(cache_dir: Path, model_path: Path, model_name: str, *, force: bool = False) -> Path:
+    """The export of `model_path`, made now if the cache has none, or `force` (one process at a time exports).
 
     Raises `ExportError` when it must be made and cannot be (the export libraries are not installed, the
     model's pipeline cannot be traced, or the parity check fails).
     """
     model_fingerprint = fingerprint(model_path)
     directory = export_dir(cache_dir, model_name, model_fingerprint)
-    if _complete(directory):
+    if _complete(directory) and not force:
         return directory
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"cannot create the ONNX cache {cache_dir} (KB_MCP_ONNX_CACHE_DIR): {exc}") from None
     with _export_lock(cache_dir):
-        if _complete(directory):  # another process exported while this one waited
+        if _complete(directory) and not force:  # another process exported while this one waited
             return directory
         export(model_path, model_name, directory, model_fingerprint=model_fingerprint)
     return directory

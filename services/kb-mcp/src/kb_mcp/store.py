@@ -69,6 +69,13 @@ class Manifest:
         )
 
 
+def same_corpus(a: Manifest | None, b: Manifest | None) -> bool:
+    """Whether two manifests describe the same corpus version built with the same model (two Nones: both empty)."""
+    if a is None or b is None:
+        return a is None and b is None
+    return a.corpus_version == b.corpus_version and a.model == b.model
+
+
 @dataclass(frozen=True)
 class StoredCorpus:
     """Everything the server reads from Chroma at start: the runbooks with their sections, and the manifest."""
