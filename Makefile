@@ -15,6 +15,10 @@ $(STAMP): $(PYPROJECTS)
 	$(PY) -m pip install --quiet --upgrade pip
 	@# torch first, pinned: this is the CPU build; an unpinned resolve pulls multi-GB CUDA wheels.
 	$(PY) -m pip install --quiet torch==2.13.0
+	@# The distributions' former names (renamed to sre-lab-*: the old ones are taken on PyPI) and stale
+	@# egg-info left in src/ by earlier editable installs would shadow the new metadata.
+	$(PY) -m pip uninstall --quiet --yes k8s-mcp logs-mcp kb-mcp mcp-common 2>/dev/null || true
+	rm -rf $(addsuffix src/*.egg-info,$(dir $(addsuffix /,$(PACKAGES))))
 	$(PY) -m pip install --quiet -r requirements-dev.txt $(addprefix -e ,$(PACKAGES))
 	@# The embedding model's ONNX export, made once into the user cache (a server or an ingest would otherwise
 	@# make it on first use); idempotent, keyed by the model's content.
