@@ -16,8 +16,9 @@ from mcp import Client as McpClient
 from logs_mcp.config import LogsSettings
 from logs_mcp.server import create_server
 from logs_mcp.store import LogStore
-from sre_lab.loggen import PATTERNS, STEPS, SeedReport, flows, open_log_store, seed_logs, template_parts
+from sre_lab.loggen import SeedReport, open_log_store, seed_logs
 from sre_lab.scenario import Scenario, build_scenario
+from sre_lab.traffic import PATTERNS, STEPS, flows, template_parts
 
 NOW = datetime(2026, 11, 26, 14, 23, 30, tzinfo=UTC)
 ROWS = 200_000

@@ -28,8 +28,9 @@ from clickhouse_connect.driver.client import Client
 
 from logs_mcp import bench
 from logs_mcp.config import LogsSettings
-from sre_lab.loggen import INSERT_SETTINGS, open_log_store, seed_logs, wait_for_merges
+from sre_lab.loggen import open_log_store, seed_logs, wait_for_merges
 from sre_lab.scenario import build_scenario
+from sre_lab.traffic import INSERT_SETTINGS
 
 DEFAULT_ROWS = 10_000_000
 BENCH_DIR = Path(".lab/bench/clickhouse")
