@@ -103,7 +103,7 @@ async def test_secret_looking_arguments_are_redacted_in_the_audit(demo, audit_pa
         )
     (line,) = audit_lines(audit_path)
     assert line["arguments"]["api_token"] == "***"
-    assert line["arguments"]["keyword"] == "***"
+    assert line["arguments"]["keyword"] == "Bearer ***"
     assert "tok-123456" not in audit_path.read_text()
 
 

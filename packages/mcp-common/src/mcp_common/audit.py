@@ -11,7 +11,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -19,29 +18,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from mcp_common import redaction
+
 GENESIS = "0" * 64
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[-_]?key|credential|auth|private[-_]?key|cookie", re.I)
-# Values that look like credentials whatever their argument is called: bearer tokens, JWTs, AWS keys, PEM.
-_SECRET_VALUE = re.compile(
-    r"^(Bearer\s+\S+|eyJ[\w-]+\.[\w-]+\.[\w-]*|AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----.*)$", re.S
-)
-REDACTED = "***"
 MAX_LOGGED_STRING = 256
 
 
 def redact(value: Any, key: str = "") -> Any:
-    """Copy `value` with secret-looking entries replaced by `***` and long strings shortened."""
-    if key and _SECRET_KEY.search(key) and value not in (None, ""):
-        return REDACTED
+    """Copy `value` with secrets masked (`mcp_common.redaction`'s rules) and long strings shortened."""
+    return _shorten(redaction.redact(value, key))
+
+
+def _shorten(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        if _SECRET_VALUE.match(value.strip()):
-            return REDACTED
-        if len(value) > MAX_LOGGED_STRING:
-            return value[:MAX_LOGGED_STRING] + f"…(+{len(value) - MAX_LOGGED_STRING} chars)"
+        return {k: _shorten(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shorten(v) for v in value]
+    if isinstance(value, str) and len(value) > MAX_LOGGED_STRING:
+        return value[:MAX_LOGGED_STRING] + f"…(+{len(value) - MAX_LOGGED_STRING} chars)"
     return value
 
 
