@@ -131,11 +131,11 @@ def _server_configured(variable: str) -> bool:
 
 def _fail_clearly(action: Callable[[], T]) -> T:
     """Expected failures (store locked, server unreachable, bad corpus) end with their message, not a trace."""
-    from mcp_common.settings import ConfigError
+    from mcp_common.errors import ConfigError, UnavailableError
 
     try:
         return action()
-    except (ConfigError, OSError, ValueError) as exc:
+    except (ConfigError, UnavailableError, OSError, ValueError) as exc:
         err.print(f"[red]seed failed:[/] {exc}")
         raise typer.Exit(1) from None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -37,13 +40,26 @@ class FakeClock:
         return self.now
 
 
-def build_demo(audit_path: Path | None, limiter: RateLimiter | None = None) -> MCPServer[Any]:
+@dataclass(frozen=True)
+class DemoApp:
+    """The demo's application context."""
+
+    settings: DemoSettings
+
+
+def build_demo(audit_path: Path | None, limiter: RateLimiter | None = None) -> MCPServer[DemoApp]:
     settings = DemoSettings()
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[DemoApp]) -> AsyncIterator[DemoApp]:
+        yield DemoApp(settings)
+
     server = new_server(
         "demo-mcp",
         settings,
         instructions="demo",
         version="0",
+        lifespan=lifespan,
         audit=AuditLog(audit_path),
         limiter=limiter or RateLimiter(6000, 1000),
     )

@@ -17,7 +17,8 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 
 from mcp_common.auth import ApiKeyMiddleware, load_api_keys
-from mcp_common.settings import ConfigError, ServerSettings, SettingsT, load_settings
+from mcp_common.errors import ConfigError, UnavailableError
+from mcp_common.settings import ServerSettings, SettingsT, load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def serve(
     configure_logging(settings.log_level)
     try:
         server = create_server(settings)
-    except ConfigError as exc:
+    except (ConfigError, UnavailableError) as exc:  # e.g. a bad variable, a store held by another process
         return fail(str(exc))
     if args.transport == "stdio":
         anyio.run(server.run_stdio_async)

@@ -7,14 +7,37 @@ through `load_settings`, which turns a validation failure into a `ConfigError` n
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import AfterValidator, AnyHttpUrl, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mcp_common.errors import ConfigError
 
-class ConfigError(Exception):
-    """Configuration is invalid; the message names the environment variable and what is allowed."""
+__all__ = ["ConfigError", "ServerSettings", "ServerUrl", "SettingsT", "load_settings", "server_config"]
+
+
+def _blank_is_unset(value: object) -> object:
+    # `X_URL=` in an env file means "not set", as for every other optional setting.
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _bare_server_url(url: AnyHttpUrl | None) -> AnyHttpUrl | None:
+    if url is None:
+        return None
+    if url.username or url.password:
+        raise ValueError("put no credentials in the URL; use the server's user and password settings")
+    if url.path not in (None, "", "/") or url.query or url.fragment:
+        raise ValueError("expected a bare server URL, http(s)://host:port (no path, query or fragment)")
+    return url
+
+
+ServerUrl = Annotated[AnyHttpUrl | None, BeforeValidator(_blank_is_unset), AfterValidator(_bare_server_url)]
+"""An optional URL of a server a setting points at (ClickHouse, Chroma): http or https, a host, maybe a port.
+
+Every server types its URL settings with this, so they parse, default their port and fail alike; read
+`.host`, `.port` (the scheme's default when omitted) and `.scheme`. Blank means unset.
+"""
 
 
 def server_config(env_prefix: str) -> SettingsConfigDict:

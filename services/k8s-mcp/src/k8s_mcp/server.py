@@ -1,13 +1,19 @@
-"""The k8s-mcp server: thin glue from MCP tools to the domain functions in inspection/diagnosis/scaling."""
+"""The k8s-mcp server: thin glue from MCP tools to the domain functions in inspection/diagnosis/scaling.
+
+The lifespan yields the `AppContext` (settings, the cluster backend, the clock) that every tool reaches through
+its `ctx`, and closes the backend on exit. The backend is built in `create_server`, so a bad snapshot or
+kubeconfig fails at start; building it does no network I/O, so nothing needs to open in the background.
+"""
 
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
 from k8s_mcp import __version__, diagnosis, inspection, prompts
@@ -26,10 +32,9 @@ from k8s_mcp.models import (
 )
 from k8s_mcp.scaling import ConfirmationTokens, ScaleIntent
 from mcp_common.blocking import run_blocking
-from mcp_common.errors import ToolError
+from mcp_common.errors import ConfigError, ToolError
 from mcp_common.factory import DESTRUCTIVE, READ_ONLY, new_server
 from mcp_common.prompts import add_investigate_prompt
-from mcp_common.settings import ConfigError
 from mcp_common.validation import clamp, require_allowed, require_dns1123_label, require_dns1123_subdomain
 
 logger = logging.getLogger(__name__)
@@ -77,58 +82,91 @@ def build_backend(settings: K8sSettings) -> ClusterBackend:
     )
 
 
+@dataclass(frozen=True)
+class AppContext:
+    """What the lifespan yields and every tool reaches through `ctx.request_context.lifespan_context`."""
+
+    settings: K8sSettings
+    cluster: ClusterBackend
+    clock: Callable[[], datetime]
+
+    @property
+    def timeout_s(self) -> float:
+        return self.settings.request_timeout_s + 2  # the client-side wait outlasts the API's own timeout
+
+    def namespace_ok(self, namespace: str) -> str:
+        # Defence in depth: the allowlist is checked before any request leaves the server.
+        allowed = self.settings.allowed_namespaces
+        return require_allowed(require_dns1123_label(namespace.strip(), "namespace"), allowed, "namespace")
+
+    async def call(self, fn: Callable[..., Any], *args: Any, what: str) -> Any:
+        """Run a domain function against the cluster in a worker thread, under the request deadline."""
+        return await run_blocking(fn, self.cluster, *args, timeout_s=self.timeout_s, what=what)
+
+    async def healthy(self) -> bool:
+        return await run_blocking(self.cluster.ping, timeout_s=self.timeout_s, what="health check")
+
+
 def create_server(
     settings: K8sSettings,
     backend: ClusterBackend | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     token_clock: Callable[[], float] | None = None,
-) -> MCPServer[Any]:
+) -> MCPServer[AppContext]:
     """Build k8s-mcp from settings. Tests pass a backend and clocks; `main()` passes settings only."""
     cluster = backend or build_backend(settings)
     allowed = settings.allowed_namespaces
-    timeout = settings.request_timeout_s + 2  # the client-side wait outlasts the API's own timeout
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[Any]) -> AsyncIterator[None]:
+    async def lifespan(_: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
         try:
-            yield None
+            yield AppContext(settings, cluster, clock)
         finally:
             cluster.close()
 
-    async def health() -> bool:
-        return await run_blocking(cluster.ping, timeout_s=timeout, what="health check")
-
     server = new_server(
-        "k8s-mcp", settings, instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan, health=health
+        "k8s-mcp",
+        settings,
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+        health=AppContext.healthy,
     )
+    _register_read_tools(server, allowed)
+    add_investigate_prompt(
+        server, "Investigate an incident (Kubernetes)", lambda s, y: prompts.investigate_incident(s, y, allowed)
+    )
+    if settings.enable_writes:
+        _register_scale(server, settings, token_clock)
+    return server
 
+
+def _register_read_tools(server: MCPServer[AppContext], allowed: tuple[str, ...]) -> None:
     Namespace = Annotated[str, Field(max_length=63, description=f"Kubernetes namespace; allowed: {', '.join(allowed)}")]
     PodName = Annotated[str, Field(min_length=1, max_length=253, description="Exact pod name from list_pods")]
 
-    def namespace_ok(namespace: str) -> str:
-        # Defence in depth: the allowlist is checked before any request leaves the server.
-        return require_allowed(require_dns1123_label(namespace.strip(), "namespace"), allowed, "namespace")
-
-    async def call(fn: Callable[..., Any], *args: Any, what: str) -> Any:
-        return await run_blocking(fn, cluster, *args, timeout_s=timeout, what=what)
-
     @server.tool(annotations=READ_ONLY)
-    async def list_namespaces() -> NamespaceList:
+    async def list_namespaces(ctx: Context[AppContext]) -> NamespaceList:
         """List the namespaces this server may read, with their pod counts. Call first when unsure where a
         workload runs; every other tool takes one of these namespaces."""
-        return await call(inspection.list_namespaces, allowed, clock(), what="list_namespaces")
+        app = ctx.request_context.lifespan_context
+        return await app.call(inspection.list_namespaces, allowed, app.clock(), what="list_namespaces")
 
     @server.tool(annotations=READ_ONLY)
-    async def list_pods(namespace: Namespace, status_filter: PodStatus | None = None) -> PodList:
+    async def list_pods(
+        ctx: Context[AppContext], namespace: Namespace, status_filter: PodStatus | None = None
+    ) -> PodList:
         """List pods in a namespace as `kubectl get pods` shows them: status from container states
         (CrashLoopBackOff, OOMKilled, ImagePullBackOff), ready, restarts, age, node, cpu/memory requests.
         `summary` counts running and not-ready pods over the whole namespace, whatever the filter.
         Next: describe_pod or get_pod_logs for a failing pod, diagnose_deployment for its deployment."""
-        ns = namespace_ok(namespace)
-        return await call(inspection.list_pods, ns, status_filter, clock(), what="list_pods")
+        app = ctx.request_context.lifespan_context
+        ns = app.namespace_ok(namespace)
+        return await app.call(inspection.list_pods, ns, status_filter, app.clock(), what="list_pods")
 
     @server.tool(annotations=READ_ONLY)
     async def get_pod_logs(
+        ctx: Context[AppContext],
         namespace: Namespace,
         pod_name: PodName,
         lines: Annotated[int, Field(description="How many of the last lines to return; clamped to 1..500")] = 20,
@@ -142,32 +180,36 @@ def create_server(
     ) -> LogLines:
         """Get the last lines of a pod's container log, newest last. For a pod in CrashLoopBackOff the error
         is usually in the previous container: use previous=true. grep filters lines by a literal substring."""
-        ns = namespace_ok(namespace)
+        app = ctx.request_context.lifespan_context
+        ns = app.namespace_ok(namespace)
         name = require_dns1123_subdomain(pod_name.strip(), "pod_name")
         if container is not None:
             require_dns1123_label(container, "container")
-        return await call(
+        return await app.call(
             inspection.get_pod_logs, ns, name, clamp(lines, 1, 500), previous, grep, container, what="get_pod_logs"
         )
 
     @server.tool(annotations=READ_ONLY)
-    async def describe_pod(namespace: Namespace, pod_name: PodName) -> PodDetail:
+    async def describe_pod(ctx: Context[AppContext], namespace: Namespace, pod_name: PodName) -> PodDetail:
         """Describe a pod: each container's image, state and last state (reason, exit code: OOMKilled is 137),
         restart count, requests/limits, probes and env (secrets shown as references), the pod's conditions,
         node, IP and its recent events. Use it to learn WHY a pod fails."""
-        ns = namespace_ok(namespace)
+        app = ctx.request_context.lifespan_context
+        ns = app.namespace_ok(namespace)
         name = require_dns1123_subdomain(pod_name.strip(), "pod_name")
-        return await call(inspection.describe_pod, ns, name, clock(), what="describe_pod")
+        return await app.call(inspection.describe_pod, ns, name, app.clock(), what="describe_pod")
 
     @server.tool(annotations=READ_ONLY)
-    async def list_deployments(namespace: Namespace) -> DeploymentList:
+    async def list_deployments(ctx: Context[AppContext], namespace: Namespace) -> DeploymentList:
         """List deployments with ready/desired, up-to-date and available replicas, images, age and conditions.
         A deployment whose ready count is below desired is degraded: diagnose_deployment explains why."""
-        ns = namespace_ok(namespace)
-        return await call(inspection.list_deployments, ns, clock(), what="list_deployments")
+        app = ctx.request_context.lifespan_context
+        ns = app.namespace_ok(namespace)
+        return await app.call(inspection.list_deployments, ns, app.clock(), what="list_deployments")
 
     @server.tool(annotations=READ_ONLY)
     async def get_events(
+        ctx: Context[AppContext],
         namespace: Namespace,
         event_type: Literal["Warning", "Normal"] | None = None,
         involved_object: Annotated[
@@ -178,50 +220,45 @@ def create_server(
     ) -> EventList:
         """Get the namespace's events, newest first: OOMKilled, BackOff, Pulled, ScalingReplicaSet, failed
         scheduling, probe failures. Filter with event_type=Warning for problems only."""
-        ns = namespace_ok(namespace)
+        app = ctx.request_context.lifespan_context
+        ns = app.namespace_ok(namespace)
         if involved_object:
             kind, _, obj = involved_object.strip().rpartition("/")
             require_dns1123_subdomain(obj, "involved_object name")
             if kind and not kind.isalpha():
                 raise ToolError(f"involved_object kind '{kind[:40]}' is not a kind; use e.g. pod/NAME")
             involved_object = f"{kind}/{obj}" if kind else obj
-        return await call(inspection.get_events, ns, event_type, involved_object, limit, clock(), what="get_events")
+        return await app.call(
+            inspection.get_events, ns, event_type, involved_object, limit, app.clock(), what="get_events"
+        )
 
     @server.tool(annotations=READ_ONLY)
     async def diagnose_deployment(
+        ctx: Context[AppContext],
         namespace: Namespace,
         name: Annotated[str, Field(min_length=1, max_length=253, description="Deployment name")],
     ) -> Diagnosis:
         """One-call diagnosis of a deployment: walks deployment → pods → container last states → warning
         events → the crash log of the worst pod, and returns a short verdict (e.g. '2/5 pods OOMKilled at
         512Mi limit; last log: java.lang.OutOfMemoryError ...') with evidence and next steps."""
-        ns = namespace_ok(namespace)
+        app = ctx.request_context.lifespan_context
+        ns = app.namespace_ok(namespace)
         deployment = require_dns1123_subdomain(name.strip(), "name")
-        return await call(diagnosis.diagnose_deployment, ns, deployment, clock(), what="diagnose_deployment")
-
-    add_investigate_prompt(
-        server, "Investigate an incident (Kubernetes)", lambda s, y: prompts.investigate_incident(s, y, allowed)
-    )
-    if settings.enable_writes:
-        _register_scale(server, settings, cluster, namespace_ok, Namespace, timeout, token_clock)
-    return server
+        return await app.call(diagnosis.diagnose_deployment, ns, deployment, app.clock(), what="diagnose_deployment")
 
 
 def _register_scale(
-    server: MCPServer[Any],
-    settings: K8sSettings,
-    cluster: ClusterBackend,
-    namespace_ok: Callable[[str], str],
-    Namespace: Any,
-    timeout: float,
-    token_clock: Callable[[], float] | None,
+    server: MCPServer[AppContext], settings: K8sSettings, token_clock: Callable[[], float] | None
 ) -> None:
+    allowed = settings.allowed_namespaces
+    Namespace = Annotated[str, Field(max_length=63, description=f"Kubernetes namespace; allowed: {', '.join(allowed)}")]
     key = settings.confirmation_key.get_secret_value().encode() if settings.confirmation_key else None
     tokens = ConfirmationTokens(key, settings.confirmation_ttl_s, **({"clock": token_clock} if token_clock else {}))
     lock = anyio.Lock()  # preview-check-execute is one step per deployment change
 
     @server.tool(annotations=DESTRUCTIVE)
     async def scale_deployment(
+        ctx: Context[AppContext],
         namespace: Namespace,
         name: Annotated[str, Field(min_length=1, max_length=253, description="Deployment name")],
         replicas: Annotated[int, Field(ge=0, le=settings.max_replicas, description="Requested replica count")],
@@ -232,7 +269,9 @@ def _register_scale(
         """Scale a deployment, in two steps. Without confirmation_token nothing changes: you get a preview
         (current → requested replicas, pods affected) and a token valid for a short time. Show the preview
         to the user; only after they agree, call again with the same arguments and the token to execute."""
-        ns = namespace_ok(namespace)
+        app = ctx.request_context.lifespan_context
+        cluster, timeout = app.cluster, app.timeout_s
+        ns = app.namespace_ok(namespace)
         deployment_name = require_dns1123_subdomain(name.strip(), "name")
         async with lock:
             deployment = await run_blocking(cluster.deployment, ns, deployment_name, timeout_s=timeout, what="scale")

@@ -67,13 +67,6 @@ The SRE runbook knowledge base: how this organisation diagnoses, mitigates and e
 Everything comes from the runbooks; nothing here changes any system. Quote the runbook's commands as written."""
 
 
-@dataclass
-class _Running:
-    """The knowledge base of the current lifespan (for /healthz, which has no request context)."""
-
-    kb: KnowledgeBase | None = None
-
-
 @dataclass(frozen=True)
 class Retrieved:
     """What ask_knowledge_base retrieved: the relevant hits and the index they came from."""
@@ -90,21 +83,18 @@ def create_server(
 ) -> MCPServer[Any]:
     """The kb-mcp server. `embedder` lets tests share one loaded model (by default each lifespan loads its own);
     `open_store` lets them hold Chroma back to see what is served before it is read."""
-    running = _Running()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[KnowledgeBase]:
         kb = KnowledgeBase(settings, embedder=embedder, open_store=open_store)
         kb.start()  # returns at once: corpus and model load in the background
-        running.kb = kb
         try:
             yield kb
         finally:
-            running.kb = None
             kb.close()
 
-    async def health() -> bool:
-        return running.kb is not None and running.kb.healthy()
+    async def health(kb: KnowledgeBase) -> bool:
+        return kb.healthy()
 
     server = new_server(
         "kb-mcp", settings, instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan, health=health

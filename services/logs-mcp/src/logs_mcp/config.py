@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AnyHttpUrl, AwareDatetime, Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr
 
-from mcp_common.settings import ServerSettings, server_config
+from mcp_common.settings import ServerSettings, ServerUrl, server_config
 
 DEFAULT_DATA_DIR = Path(".lab/data/clickhouse")
 """Where `sre-lab seed logs` writes the embedded store, relative to the repository root."""
@@ -19,7 +19,7 @@ class LogsSettings(ServerSettings):
 
     model_config = server_config("LOGS_MCP_")
 
-    clickhouse_url: AnyHttpUrl | None = Field(
+    clickhouse_url: ServerUrl = Field(
         default=None,
         description="ClickHouse HTTP endpoint, e.g. http://clickhouse:8123 (the compose lab). "
         "Unset: the embedded chDB store in data_dir.",

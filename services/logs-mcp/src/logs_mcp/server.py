@@ -2,7 +2,8 @@
 
 Thin glue: each tool's signature bounds its arguments (the JSON schema tells the client), the domain
 function checks them again before any I/O and runs in a worker thread under a deadline, and the result is
-a compact pydantic model. The lifespan opens the store and closes it; tests pass their own store and clock.
+a compact pydantic model. The lifespan yields the `AppContext` (settings, the store opening in the background,
+the clock) that every tool reaches through its `ctx`; tests pass their own store and clock.
 """
 
 from __future__ import annotations
@@ -10,28 +11,32 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
 from logs_mcp import __version__, prompts, queries
 from logs_mcp.config import LogsSettings
 from logs_mcp.models import ErrorCounts, ErrorTimeline, LogPatterns, SearchResult, Services, SlowQueries, TraceResult
-from logs_mcp.store import LogStore, StoreUnavailableError, check_embedded
+from logs_mcp.store import LogStore, check_embedded
 from logs_mcp.windows import Bucket, TimeRange, Window, window
+from mcp_common.background import Background, open_in_background
 from mcp_common.blocking import run_blocking
-from mcp_common.errors import ToolError
-from mcp_common.factory import READ_ONLY, new_server
+from mcp_common.factory import READ_ONLY, current_app, new_server
 from mcp_common.prompts import add_investigate_prompt
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
+
+STORE = "the log store"
 
 INSTRUCTIONS = """\
 Application logs of the payments platform (payment-gateway, auth-service, fraud-detection,
@@ -53,75 +58,31 @@ LevelArg = Annotated[Literal["ERROR", "WARN", "INFO", "DEBUG"] | None, Field(des
 TimeRangeArg = Annotated[TimeRange, Field(description="How far back from now: 15m, 1h, 6h, 24h or 7d.")]
 
 
-class _Runtime:
-    """The store the tools use (given, or opened by the lifespan in the background), the clock, the deadline."""
+@dataclass(frozen=True)
+class AppContext:
+    """What the lifespan yields and every tool reaches through `ctx.request_context.lifespan_context`."""
 
-    def __init__(self, settings: LogsSettings, store: LogStore | None, clock: Clock) -> None:
-        self.settings = settings
-        self.store = store
-        self.clock = clock
-        self.problem: str | None = None  # why the store could not be opened
-        self._ready: anyio.Event | None = None  # set once the lifespan's opening is done (either way)
-        self._lock: anyio.Lock | None = None
-
-    def start(self) -> None:
-        """Called by the lifespan, inside the event loop that will serve (the primitives bind to it)."""
-        self._ready, self._lock = anyio.Event(), anyio.Lock()
+    settings: LogsSettings
+    store: Background[LogStore]
+    clock: Clock
 
     def window(self, time_range: str) -> Window:
         return window(time_range, self.clock())
 
-    async def open(self) -> None:
-        """Open the configured store in a worker thread (chDB takes a few hundred ms to start)."""
-        if self._lock is None or self._ready is None:
-            raise RuntimeError("_Runtime.start() must run first (in the lifespan)")
-        async with self._lock:
-            if self.store is not None:
-                return
-            try:
-                self.store = await anyio.to_thread.run_sync(LogStore.open, self.settings)
-                self.problem = None
-                logger.info("log store open (%s)", "embedded" if self.settings.embedded else "ClickHouse server")
-            except StoreUnavailableError as exc:
-                self.problem = str(exc)
-                logger.error("log store unavailable: %s", exc)
-            except Exception:
-                self.problem = "the log store failed to open; the server logged the details"
-                logger.exception("opening the log store failed")
-            finally:
-                self._ready.set()
-
-    async def close(self) -> None:
-        if self._lock is None or self._ready is None:
-            return
-        await self._ready.wait()
-        async with self._lock:
-            store, self.store = self.store, None
-        if store is not None:
-            await anyio.to_thread.run_sync(store.close)
-
-    async def current(self) -> LogStore:
-        """The open store; waits for the lifespan's opening, and tries again if it failed."""
-        if self.store is None and self._ready is not None:
-            with anyio.move_on_after(self.settings.query_timeout_s + 10):
-                await self._ready.wait()
-            if self.store is None and self._ready.is_set():
-                await self.open()  # e.g. ClickHouse was not up yet when the server started
-        if self.store is None:
-            raise ToolError(self.problem or "the log store is not open yet; retry shortly")
-        return self.store
-
     async def run(self, func: Callable[..., T], *args: Any, what: str, **kwargs: Any) -> T:
-        store = await self.current()
+        """Run a query function against the store in a worker thread, under the query deadline."""
+        store = await self.store.get()
         # The server-side max_execution_time stops the query; the wait allows a little more for the answer.
         return await run_blocking(func, store, *args, timeout_s=self.settings.query_timeout_s + 2, what=what, **kwargs)
 
     async def healthy(self) -> bool:
-        store = self.store
+        store = self.store.value
         return store is not None and await anyio.to_thread.run_sync(store.healthy, abandon_on_cancel=True)
 
 
-def create_server(settings: LogsSettings, store: LogStore | None = None, *, clock: Clock | None = None) -> MCPServer:
+def create_server(
+    settings: LogsSettings, store: LogStore | None = None, *, clock: Clock | None = None
+) -> MCPServer[AppContext]:
     """The logs-mcp server. Without `store`, the lifespan opens the configured one (and closes it).
 
     An embedded directory that is missing or held by another process fails here, before serving, with a
@@ -130,28 +91,32 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
     if store is None and settings.embedded:
         check_embedded(settings.data_dir.resolve())
     fixed = settings.fixed_now
-    runtime = _Runtime(settings, store, clock or ((lambda: fixed) if fixed else (lambda: datetime.now(UTC))))
+    now = clock or ((lambda: fixed) if fixed else (lambda: datetime.now(UTC)))
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer) -> AsyncIterator[_Runtime]:
-        if runtime.store is not None:  # given by the caller, who closes it
-            yield runtime
+    async def lifespan(_: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
+        if store is not None:  # given by the caller, who closes it
+            yield AppContext(settings, Background.ready(store, STORE), now)
             return
         # Serve at once and open the store alongside: tools wait for it; a failure is each call's error.
-        runtime.start()
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(runtime.open)
-            try:
-                yield runtime
-            finally:
-                await runtime.close()
+        opening = open_in_background(
+            STORE, partial(LogStore.open, settings), close=LogStore.close, wait_s=settings.query_timeout_s + 10
+        )
+        async with opening as opened:
+            yield AppContext(settings, opened, now)
 
     server = new_server(
-        "logs-mcp", settings, instructions=INSTRUCTIONS, version=__version__, lifespan=lifespan, health=runtime.healthy
+        "logs-mcp",
+        settings,
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+        health=AppContext.healthy,
     )
 
     @server.tool(annotations=READ_ONLY)
     async def search_logs(
+        ctx: Context[AppContext],
         service: ServiceArg = None,
         level: LevelArg = None,
         keyword: Annotated[
@@ -173,9 +138,10 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
         lines matched. Next: trace_transaction(trace_id) for one request across services, or count_errors /
         log_patterns to summarize instead of paging through lines.
         """
-        return await runtime.run(
+        app = ctx.request_context.lifespan_context
+        return await app.run(
             queries.search_logs,
-            runtime.window(time_range),
+            app.window(time_range),
             service=service,
             level=level,
             keyword=keyword,
@@ -185,6 +151,7 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
 
     @server.tool(annotations=READ_ONLY)
     async def count_errors(
+        ctx: Context[AppContext],
         group_by: Annotated[
             Literal["service", "host", "message"],
             Field(description="service, host (the pod), or message: normalized error signatures."),
@@ -199,12 +166,14 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
         Each group has its share of all errors, first/last seen and the hosts involved. Use it to see
         where errors concentrate; then search_logs(keyword=...) for the lines of a group.
         """
-        return await runtime.run(
-            queries.count_errors, runtime.window(time_range), group_by=group_by, limit=limit, what="count_errors"
+        app = ctx.request_context.lifespan_context
+        return await app.run(
+            queries.count_errors, app.window(time_range), group_by=group_by, limit=limit, what="count_errors"
         )
 
     @server.tool(annotations=READ_ONLY)
     async def get_slow_queries(
+        ctx: Context[AppContext],
         service: ServiceArg = None,
         min_duration_ms: Annotated[
             int, Field(ge=0, le=3_600_000, description="Only queries at least this slow (ms).")
@@ -217,9 +186,10 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
         Use it when latency, timeouts or memory pressure might come from the database (a query that loads
         millions of rows). Then search_logs(service=..., time_range=...) around the query's timestamp.
         """
-        return await runtime.run(
+        app = ctx.request_context.lifespan_context
+        return await app.run(
             queries.get_slow_queries,
-            runtime.window(time_range),
+            app.window(time_range),
             service=service,
             min_duration_ms=min_duration_ms,
             limit=limit,
@@ -228,6 +198,7 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
 
     @server.tool(annotations=READ_ONLY)
     async def trace_transaction(
+        ctx: Context[AppContext],
         trace_id: Annotated[
             str,
             Field(
@@ -243,10 +214,12 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
         Returns the services involved in order, first/last timestamp, duration, has_error and the first
         error (usually the cause; later errors are consequences). Searches all retained logs, not a window.
         """
-        return await runtime.run(queries.trace_transaction, trace_id, what="trace_transaction")
+        app = ctx.request_context.lifespan_context
+        return await app.run(queries.trace_transaction, trace_id, what="trace_transaction")
 
     @server.tool(annotations=READ_ONLY)
     async def error_timeline(
+        ctx: Context[AppContext],
         service: ServiceArg = None,
         time_range: TimeRangeArg = "1h",
         bucket: Annotated[Bucket, Field(description="Bucket size; auto picks 15-96 buckets for the range.")] = "auto",
@@ -258,12 +231,14 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
         errors): when the incident started.
         `peak` is the worst bucket. Next: count_errors or log_patterns for what the errors are.
         """
-        return await runtime.run(
-            queries.error_timeline, runtime.window(time_range), service=service, bucket=bucket, what="error_timeline"
+        app = ctx.request_context.lifespan_context
+        return await app.run(
+            queries.error_timeline, app.window(time_range), service=service, bucket=bucket, what="error_timeline"
         )
 
     @server.tool(annotations=READ_ONLY)
     async def log_patterns(
+        ctx: Context[AppContext],
         service: ServiceArg = None,
         level: LevelArg = None,
         time_range: TimeRangeArg = "1h",
@@ -275,9 +250,10 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
         the preceding window of the same length: new ERROR/WARN templates are usually the incident's
         symptoms. New templates are listed first, each with an example line.
         """
-        return await runtime.run(
+        app = ctx.request_context.lifespan_context
+        return await app.run(
             queries.log_patterns,
-            runtime.window(time_range),
+            app.window(time_range),
             service=service,
             level=level,
             limit=limit,
@@ -285,13 +261,14 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
         )
 
     @server.tool(annotations=READ_ONLY)
-    async def list_services() -> Services:
+    async def list_services(ctx: Context[AppContext]) -> Services:
         """List the services that log, with their last hour's volume, errors, error rate and hosts (pods).
 
         Compares with the hour before (previous_error_rate), so a service whose errors jumped stands out.
         Start here to learn the service names the other tools filter by.
         """
-        return await runtime.run(queries.list_services, runtime.window("1h"), what="list_services")
+        app = ctx.request_context.lifespan_context
+        return await app.run(queries.list_services, app.window("1h"), what="list_services")
 
     @server.resource(
         "logs://schema",
@@ -300,7 +277,8 @@ def create_server(settings: LogsSettings, store: LogStore | None = None, *, cloc
         mime_type="text/markdown",
     )
     async def schema() -> str:
-        return await runtime.run(queries.describe_schema, what="reading logs://schema")
+        app = current_app(server)  # a static resource gets no request context
+        return await app.run(queries.describe_schema, what="reading logs://schema")
 
     add_investigate_prompt(server, "Investigate an incident (logs)", prompts.investigate_incident)
 

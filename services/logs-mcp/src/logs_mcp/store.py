@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from logs_mcp.config import LogsSettings
-from mcp_common.errors import ToolError
-from mcp_common.settings import ConfigError
+from mcp_common.errors import StoreUnavailableError, ToolError
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -41,10 +40,6 @@ _LIMIT_ERRORS = {
     396: "the result is larger than allowed (max_result_rows / max_result_bytes)",
     241: "the query needed more memory than allowed (max_memory_usage)",
 }
-
-
-class StoreUnavailableError(ConfigError):
-    """The store cannot be opened: missing directory, held by another process, unreachable, or not seeded."""
 
 
 @cache
