@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from k8s_mcp.config import DEFAULT_ALLOWED_NAMESPACES
 from sre_lab.scenario import (
-    ALLOWED_NAMESPACES,
-    CRASH_SEQUENCE,
-    RESTRICTED_NAMESPACES,
     RunningState,
     Scenario,
+    ScenarioDataError,
     SecretKeyRef,
     WaitingState,
     backoff_before_restart,
     build_scenario,
+    loader,
+    parse_duration,
 )
 
 NOW = datetime(2026, 11, 26, 14, 23, 30, tzinfo=UTC)
@@ -71,10 +73,9 @@ def test_now_is_truncated_and_must_be_aware() -> None:
 
 
 def test_namespaces_allowed_and_restricted(scenario: Scenario) -> None:
-    assert ALLOWED_NAMESPACES == ("payments", "auth", "monitoring", "default")
-    assert RESTRICTED_NAMESPACES == ("kube-system", "vault")
-    assert {ns.name for ns in scenario.namespaces} == set(ALLOWED_NAMESPACES + RESTRICTED_NAMESPACES)
-    assert {ns.name for ns in scenario.namespaces if ns.allowed} == set(ALLOWED_NAMESPACES)
+    allowed = {ns.name for ns in scenario.namespaces if ns.allowed}
+    assert allowed == {"payments", "auth", "monitoring", "default"} == set(DEFAULT_ALLOWED_NAMESPACES)
+    assert {ns.name for ns in scenario.namespaces if not ns.allowed} == {"kube-system", "vault"}
     # the restricted namespaces hold something worth protecting
     assert scenario.pods_in("kube-system")
     vault = scenario.pod("vault-0")
@@ -206,7 +207,8 @@ def test_timeline_named_moments(scenario: Scenario) -> None:
     assert order == sorted(order)
     rows = tl.rows()
     assert [at for _, at, _ in rows] == sorted(at for _, at, _ in rows)
-    assert {name for name, _, _ in rows} == set(vars(tl))
+    assert {name for name, _, _ in rows} == set(vars(tl)) - {"notes"}
+    assert all(what for _, _, what in rows), "every moment says what happens"
 
 
 def _event(scenario: Scenario, involved: str, reason: str):  # -> TimelineEvent
@@ -257,7 +259,7 @@ def test_events_are_series_within_the_clock(scenario: Scenario) -> None:
 
 def test_previous_logs_of_def34_hold_the_oom_and_its_stack(scenario: Scenario) -> None:
     lines = scenario.container_logs("payment-gw-def34", previous=True)
-    assert len(lines) == len(CRASH_SEQUENCE) == 13
+    assert len(lines) == len(scenario.crash_loop.sequence) == 13
     assert all(LOG_LINE.match(line) for line in lines), lines
     text = "\n".join(lines)
     expected_in_order = [
@@ -400,3 +402,32 @@ def test_slow_queries(scenario: Scenario) -> None:
     for q in scenario.slow_queries:
         assert NOW - timedelta(hours=1) < q.at < NOW
         assert scenario.workload_of(scenario.pod(q.pod)).service == q.service
+
+
+# -- the data file and its loader ------------------------------------------------------------------
+
+
+def test_durations_and_time_expressions() -> None:
+    assert parse_duration("21m30s") == timedelta(minutes=21, seconds=30)
+    assert parse_duration("9176ms") == timedelta(milliseconds=9176)
+    assert parse_duration("3d") == timedelta(days=3)
+    for bad in ("", "3", "3w", "3d-1h", "1h 2m"):
+        with pytest.raises(ScenarioDataError, match="not a duration"):
+            parse_duration(bad)
+
+
+def test_derived_moments_come_from_the_crash_schedule(scenario: Scenario) -> None:
+    def34 = scenario.pod("payment-gw-def34")
+    assert scenario.timeline.def34_crashloop == def34.oom_kills[0]
+    assert scenario.timeline.def34_last_oom == def34.oom_kills[-1] == NOW - timedelta(seconds=18)
+    abc = scenario.trace("tx-abc123")
+    # the trace's base is written as def34's last start + 9176 ms in the data
+    assert abc.base == def34.container_starts[-1] + timedelta(milliseconds=9176)
+
+
+def test_an_unknown_moment_in_the_data_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = copy.deepcopy(loader.incident_data())
+    data["pods"][0]["created"] = "rolout+5s"  # a typo
+    monkeypatch.setattr(loader, "incident_data", lambda: data)
+    with pytest.raises(ScenarioDataError, match="unknown moment 'rolout'"):
+        build_scenario(now=NOW)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -54,6 +54,29 @@ def seed_cluster(
     summary = write_cluster_snapshot(scenario, out)
     counts = ", ".join(f"{n} {name.removesuffix('.json')}" for name, n in summary.counts.items())
     console.print(f"[green]cluster snapshot[/] → {out}: {counts}, {summary.log_files} log files")
+
+
+@app.command("timeline")
+def timeline_command(now: NowOption = None) -> None:
+    """The incident's named moments, oldest first, as of the scenario clock."""
+    from rich.table import Table
+
+    from sre_lab.scenario import build_scenario
+
+    scenario = build_scenario(now=parse_now(now))
+    table = Table("when (UTC)", "T−", "what happens")
+    for name, at, what in scenario.timeline.rows():
+        table.add_row(at.strftime("%Y-%m-%d %H:%M:%S"), _ago(scenario.now - at), f"{what} [dim]({name})[/]")
+    console.print(table)
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
 
 
 @audit_app.command("verify")

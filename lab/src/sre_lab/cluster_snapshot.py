@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 from sre_lab.scenario import (
-    KUBELET_VERSION,
     ContainerSpec,
     Node,
     PodState,
@@ -313,8 +312,8 @@ def _node(scenario: Scenario, node: Node) -> JSONObject:
                 "bootID": _uuid_from(digest[:32]),
                 "containerRuntimeVersion": "containerd://1.7.13",
                 "kernelVersion": "6.1.0-18-amd64",
-                "kubeProxyVersion": KUBELET_VERSION,
-                "kubeletVersion": KUBELET_VERSION,
+                "kubeProxyVersion": scenario.kubelet_version,
+                "kubeletVersion": scenario.kubelet_version,
                 "machineID": digest[32:64],
                 "operatingSystem": "linux",
                 "osImage": "Debian GNU/Linux 12 (bookworm)",
