@@ -58,6 +58,8 @@ KNOWN: tuple[Known, ...] = (
     (45 * M, PAY, "payment-gw-abc12", "WARN", "Payment", "", UNICODE_LINE, None, None),
     (46 * M, PAY, "payment-gw-abc12", "INFO", "Export", "", "Wrote report to C:\\temp\\new_report.csv", None, None),
     (47 * M, FRAUD, "fraud-ml-02", "DEBUG", "Inference", "", "Feature vector built (42 features)", None, None),
+    # a real-world service name: capitals, dots and underscores
+    (3 * 60 * M, "Checkout.Service_v2", "checkout-7d9f", "INFO", "Cart", "", "Cart 42 checked out", None, None),
 )  # fmt: skip
 TIMEOUTS = 20  # "Transaction tx-t<i> failed: upstream timeout (30s)" on payment-gw-abc12, every 10 s from T-10 min
 

@@ -55,6 +55,17 @@ def fingerprint(store: LogStore) -> tuple[Any, ...]:
     return logs, slow, tables.result_rows[0][0]
 
 
+def nothing_found(content: dict[str, Any]) -> bool:
+    """The tool answered about no line at all."""
+    if "lines" in content:
+        return content["lines"] == []
+    if "buckets" in content:
+        return all(bucket["total"] == 0 for bucket in content["buckets"])
+    if "templates" in content:
+        return content["templates"] == []
+    return content.get("queries") == []
+
+
 @pytest.fixture
 def server(known: Any) -> Any:
     return create_server(known.settings, known.store, clock=known.clock)
@@ -74,9 +85,9 @@ async def test_injection_payloads_are_refused_or_matched_literally(
                 assert len(text) < 600, "a hostile value is never echoed in full"
                 assert "Traceback" not in text and "DB::Exception" not in text
             else:
-                # only a keyword may pass validation, and then it is a substring nothing contains
-                assert argument == "keyword", (tool, argument, payload)
-                assert result.structured_content["lines"] == []
+                # only a keyword or a service name (any text the source may hold) passes, and matches nothing
+                assert argument in ("keyword", "service"), (tool, argument, payload)
+                assert nothing_found(result.structured_content), (tool, argument, payload)
     assert fingerprint(known.store) == before
 
 
@@ -117,11 +128,15 @@ async def test_bad_arguments_get_clear_errors(server: Any, tool: str, arguments:
     assert expected in result.content[0].text
 
 
-async def test_unicode_keywords_and_service_names(server: Any) -> None:
+async def test_unicode_keywords_and_any_service_name(server: Any) -> None:
     async with Client(server) as client:
         found = await client.call_tool("search_logs", {"keyword": "über 12,50 €"})
-        refused = await client.call_tool("search_logs", {"service": "zahlungsdienst-ü"})
+        unknown = await client.call_tool("search_logs", {"service": "zahlungsdienst-ü"})
+        real = await client.call_tool("search_logs", {"service": "Checkout.Service_v2", "time_range": "6h"})
+        refused = await client.call_tool("search_logs", {"service": "two\nlines"})
     assert found.structured_content["count"] == 1
+    assert unknown.structured_content["lines"] == []  # any name is a bound value: unknown ones match nothing
+    assert [line["service"] for line in real.structured_content["lines"]] == ["Checkout.Service_v2"]
     assert refused.is_error and "service" in refused.content[0].text
 
 

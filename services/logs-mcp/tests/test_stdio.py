@@ -37,13 +37,15 @@ async def test_stdio_subprocess_lists_calls_and_audits(
     async with Client(params) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
         found = await client.call_tool("search_logs", {"keyword": "OutOfMemoryError", "limit": 2})
-        refused = await client.call_tool("search_logs", {"service": "x' OR 1=1"})
+        literal = await client.call_tool("search_logs", {"service": "x' OR 1=1"})
+        refused = await client.call_tool("search_logs", {"level": "error"})
         schema = await client.read_resource("logs://schema")
     assert len(tools) == 7 and "trace_transaction" in tools
     assert found.structured_content["count"] == 2 and found.structured_content["truncated"] is True
     assert found.structured_content["lines"][0]["host"] == "payment-gw-ghi56"
-    assert refused.is_error and "service" in refused.content[0].text
+    assert literal.structured_content["lines"] == []  # a bound value: no service has that name
+    assert refused.is_error and "level" in refused.content[0].text
     assert "## application_logs" in schema.contents[0].text
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert [line["outcome"] for line in lines] == ["ok", "rejected", "ok"]
+    assert [line["outcome"] for line in lines] == ["ok", "ok", "rejected", "ok"]
     assert verify(audit).ok

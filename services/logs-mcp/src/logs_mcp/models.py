@@ -30,6 +30,7 @@ class SearchResult(CompactModel):
     service: str | None = None
     level: str | None = None
     keyword: str | None = None
+    order: str = "newest"
     count: int
     truncated: bool
     hint: str | None = None
@@ -140,8 +141,10 @@ class ErrorTimeline(CompactModel):
     service: str | None = None
     window: TimeWindow
     baseline: Baseline
-    first_rise: ErrorMoment | None = None
-    peak: ErrorMoment | None = None
+    first_rise: ErrorMoment | None = None  # the first sustained rise above the baseline: when it started
+    first_burst: ErrorMoment | None = None  # the first bucket with a burst of errors, even if quiet follows
+    peak: ErrorMoment | None = None  # the bucket with the most errors (its rate alongside)
+    first_error: LogLine | None = None  # the oldest ERROR line of the window
     hint: str | None = None
     buckets: list[TimelineBucket]
 

@@ -8,59 +8,54 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from logs_mcp.models import (
-    Baseline,
     ErrorCounts,
     ErrorGroup,
-    ErrorMoment,
-    ErrorTimeline,
     LogLine,
     LogPattern,
     LogPatterns,
     SearchResult,
-    ServiceErrors,
     Services,
     ServiceSummary,
     SlowQueries,
     SlowQuery,
-    TimelineBucket,
     TimeWindow,
     TraceEvent,
     TraceResult,
 )
+from logs_mcp.patterns import merge_signatures
 from logs_mcp.store import LogStore
-from logs_mcp.windows import Window, bucket_for, from_ms, iso, iso_ms
+from logs_mcp.windows import Window, from_ms, iso, iso_ms
 from mcp_common.errors import ToolError
 
 LEVELS = ("ERROR", "WARN", "INFO", "DEBUG")
 GROUP_BY = ("service", "host", "message")
 MAX_TRACE_LINES = 500
+MAX_SIGNATURES = 5000  # distinct signatures merged into templates per call (most frequent first)
 MIN_RISE_ERRORS = 5  # a bucket needs at least this many errors to count as a rise (noise floor)
 SUSTAINED = 3  # buckets in a row above the threshold
 
-# Defence in depth behind the JSON schema: names and ids are plain tokens (they are bound either way).
-SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
+MAX_SERVICE = 256
+ORDERS = {"newest": "DESC", "oldest": "ASC"}
+# Defence in depth behind the JSON schema: trace ids are plain tokens (they are bound either way).
 TRACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 MAX_KEYWORD = 200
 
 
-def _time_window(window: Window) -> TimeWindow:
+def time_window(window: Window) -> TimeWindow:
     return TimeWindow(since=iso(window.since), until=iso(window.until))
 
 
 def check_service(service: str | None) -> str:
-    """'' for no filter; else a plain service name (lowercase letters, digits, '-', '_', '.')."""
+    """'' for no filter; else the service name as the source holds it (any text: it is a bound parameter)."""
     if service is None:
         return ""
-    if not SERVICE_NAME.match(service):
-        shown = service if len(service) <= 80 else service[:80] + "…"
+    if not service or len(service) > MAX_SERVICE or any(ch in service for ch in "\x00\n\r"):
         raise ToolError(
-            f"service {shown!r} is not a valid service name: use lowercase letters, digits, '-', '_' and '.' "
-            "(e.g. payment-gateway); list_services shows the names"
+            f"service must be 1 to {MAX_SERVICE} characters, not holding a line break or NUL "
+            f"(got {len(service)} characters); list_services shows the names"
         )
     return service
 
@@ -83,7 +78,7 @@ def like_pattern(keyword: str | None) -> str:
     return f"%{escaped}%"
 
 
-def _line(row: dict[str, Any]) -> LogLine:
+def line_of(row: dict[str, Any]) -> LogLine:
     return LogLine(
         timestamp=iso_ms(row["ts_ms"]),
         service=row["service"],
@@ -110,8 +105,11 @@ def search_logs(
     level: str | None = None,
     keyword: str | None = None,
     limit: int = 20,
+    order: str = "newest",
 ) -> SearchResult:
-    """The newest lines of the window matching every given filter; the keyword is a literal substring."""
+    """The newest (or oldest) lines of the window matching every filter; the keyword is a literal substring."""
+    if order not in ORDERS:
+        raise ToolError(f"order {order[:40]!r} is not allowed; allowed: {', '.join(ORDERS)}")
     parameters = {
         "since": window.since,
         "until": window.until,
@@ -120,23 +118,24 @@ def search_logs(
         "pattern": like_pattern(keyword),
         "limit": limit + 1,  # one more tells whether there are more
     }
-    rows = store.rows("search_logs", parameters)
+    rows = store.rows("search_logs", parameters, direction=ORDERS[order])
     truncated = len(rows) > limit
-    lines = [_line(row) for row in rows[:limit]]
+    lines = [line_of(row) for row in rows[:limit]]
     hint = None
     if truncated:
         hint = (
-            f"more lines match; these are the newest {limit}. Narrow with service, level or keyword, a shorter "
+            f"more lines match; these are the {order} {limit}. Narrow with service, level or keyword, a shorter "
             "time_range, or raise limit (at most 100); count_errors and log_patterns summarize instead"
         )
     elif not lines:
         hint = "no lines match; widen time_range, drop a filter, or check service names with list_services"
     return SearchResult(
         time_range=window.time_range,
-        window=_time_window(window),
+        window=time_window(window),
         service=service,
         level=level,
         keyword=keyword,
+        order=order,
         count=len(lines),
         truncated=truncated,
         hint=hint,
@@ -148,14 +147,19 @@ def search_logs(
 
 
 def count_errors(store: LogStore, window: Window, *, group_by: str = "service", limit: int = 20) -> ErrorCounts:
-    """ERROR lines grouped by service, host or message signature, most errors first."""
+    """ERROR lines grouped by service, host or message template, most errors first."""
     if group_by not in GROUP_BY:
         raise ToolError(f"group_by {group_by[:40]!r} is not allowed; allowed: {', '.join(GROUP_BY)}")
-    rows = store.rows(
-        "count_errors", {"since": window.since, "until": window.until, "group_by": group_by, "limit": limit}
-    )
+    # Message groups are merged from signatures here (patterns.merge_signatures), so SQL returns them all.
+    cap = MAX_SIGNATURES if group_by == "message" else limit
+    parameters = {"since": window.since, "until": window.until, "group_by": group_by, "limit": cap}
+    rows = store.rows("count_errors", parameters)
     total_errors = int(rows[0]["total_errors"]) if rows else 0
     total_groups = int(rows[0]["total_groups"]) if rows else 0
+    if group_by == "message":
+        rows = _merge_error_groups(rows)
+        total_groups = len(rows) + max(0, total_groups - cap)
+        rows = rows[:limit]
     groups = [
         ErrorGroup(
             key=row["key"],
@@ -163,8 +167,8 @@ def count_errors(store: LogStore, window: Window, *, group_by: str = "service", 
             percent=round(100 * row["errors"] / total_errors, 1) if total_errors else 0.0,
             first_seen=iso_ms(row["first_ms"]),
             last_seen=iso_ms(row["last_ms"]),
-            services=sorted(row["services"]) if group_by != "service" else None,
-            hosts=sorted(row["hosts"]),
+            services=sorted(row["services"])[:5] if group_by != "service" else None,
+            hosts=sorted(row["hosts"])[:5],
             host_count=row["host_count"],
         )
         for row in rows
@@ -178,13 +182,34 @@ def count_errors(store: LogStore, window: Window, *, group_by: str = "service", 
     return ErrorCounts(
         group_by=group_by,
         time_range=window.time_range,
-        window=_time_window(window),
+        window=time_window(window),
         total_errors=total_errors,
         total_groups=total_groups,
         truncated=truncated,
         hint=hint,
         groups=groups,
     )
+
+
+def _merge_error_groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Signature groups merged into template groups, most errors first."""
+    templates = merge_signatures(row["key"] for row in rows)
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        template = templates[row["key"]]
+        entry = merged.setdefault(
+            template,
+            {"key": template, "errors": 0, "first_ms": row["first_ms"], "last_ms": row["last_ms"], "services": set(),
+             "hosts": set()},
+        )  # fmt: skip
+        entry["errors"] += row["errors"]
+        entry["first_ms"] = min(entry["first_ms"], row["first_ms"])
+        entry["last_ms"] = max(entry["last_ms"], row["last_ms"])
+        entry["services"].update(row["services"])
+        entry["hosts"].update(row["hosts"])
+    for entry in merged.values():
+        entry["host_count"] = len(entry["hosts"])
+    return sorted(merged.values(), key=lambda entry: (-entry["errors"], entry["key"]))
 
 
 # -- get_slow_queries -------------------------------------------------------------------------------------
@@ -228,7 +253,7 @@ def get_slow_queries(
         hint = "no query this slow in the window; lower min_duration_ms or widen time_range"
     return SlowQueries(
         time_range=window.time_range,
-        window=_time_window(window),
+        window=time_window(window),
         service=service,
         min_duration_ms=min_duration_ms,
         count=len(queries),
@@ -287,131 +312,6 @@ def trace_transaction(store: LogStore, trace_id: str) -> TraceResult:
     )
 
 
-# -- error_timeline ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Counts:
-    levels: dict[str, int]
-    errors_by_service: dict[str, int]
-
-    @property
-    def total(self) -> int:
-        return sum(self.levels.values())
-
-    @property
-    def errors(self) -> int:
-        return self.levels.get("ERROR", 0)
-
-    def rate(self) -> float:
-        return self.errors / self.total if self.total else 0.0
-
-
-def _new_counts() -> _Counts:
-    return _Counts(defaultdict(int), defaultdict(int))
-
-
-def error_timeline(
-    store: LogStore, window: Window, *, service: str | None = None, bucket: str = "auto"
-) -> ErrorTimeline:
-    """Lines per level per bucket, the error-rate baseline, and when the rate first rose above it."""
-    bucket_name, bucket_length = bucket_for(window.time_range, bucket)
-    previous = window.previous()
-    bucket_s = int(bucket_length.total_seconds())
-    rows = store.rows(
-        "error_timeline",
-        {"since": previous.since, "until": window.until, "service": check_service(service), "bucket_s": bucket_s},
-    )
-    per_bucket: dict[int, _Counts] = defaultdict(_new_counts)
-    for row in rows:
-        counts = per_bucket[row["bucket"]]
-        counts.levels[row["level"]] += row["lines"]
-        if row["level"] == "ERROR":
-            counts.errors_by_service[row["service"]] += row["lines"]
-    first = window.length // bucket_length  # buckets before this one hold the previous window
-    last = (window.until - previous.since) // bucket_length  # the bucket holding "now" (may be partial)
-    current = [(index, per_bucket.get(index, _new_counts())) for index in range(first, last + 1)]
-
-    baseline_counts = _new_counts()
-    for index, counts in per_bucket.items():
-        if index < first:
-            for level, lines in counts.levels.items():
-                baseline_counts.levels[level] += lines
-    source, baseline_window = "previous window", previous
-    if baseline_counts.total == 0:  # nothing before the window: the first quarter of it is the baseline
-        head = current[: max(1, len(current) // 4)]
-        for _, counts in head:
-            for level, lines in counts.levels.items():
-                baseline_counts.levels[level] += lines
-        source = "first buckets"
-        baseline_window = Window(window.time_range, window.since, window.since + len(head) * bucket_length)
-    baseline_rate = baseline_counts.rate()
-    threshold = max(2 * baseline_rate, baseline_rate + 0.01)
-
-    def start_of(index: int) -> datetime:
-        return previous.since + index * bucket_length
-
-    def moment(index: int, counts: _Counts) -> ErrorMoment:
-        top = sorted(counts.errors_by_service.items(), key=lambda item: (-item[1], item[0]))[:3]
-        return ErrorMoment(
-            at=iso(start_of(index)),
-            errors=counts.errors,
-            error_rate=round(counts.rate(), 4),
-            top_services=[ServiceErrors(service=name, errors=errors) for name, errors in top],
-        )
-
-    # A rise: a bucket with enough errors to matter whose rate stays above the threshold for SUSTAINED buckets
-    # (fewer at the end of the window), so a one-bucket burst such as a crash's stack trace is not the start.
-    candidates = current if source == "previous window" else current[max(1, len(current) // 4) :]
-    rates = [counts.rate() > threshold for _, counts in candidates]
-    rise = next(
-        (
-            (index, counts)
-            for position, (index, counts) in enumerate(candidates)
-            if counts.errors >= MIN_RISE_ERRORS and all(rates[position : position + SUSTAINED])
-        ),
-        None,
-    )
-    peak = max(current, key=lambda item: (item[1].rate(), item[1].errors), default=None)
-    buckets = [
-        TimelineBucket(
-            start=iso(start_of(index)),
-            total=counts.total,
-            error=counts.levels.get("ERROR", 0),
-            warn=counts.levels.get("WARN", 0),
-            info=counts.levels.get("INFO", 0),
-            debug=counts.levels.get("DEBUG", 0),
-            error_rate=round(counts.rate(), 4),
-        )
-        for index, counts in current
-    ]
-    hint = None
-    if not any(bucket.total for bucket in buckets):
-        hint = "no lines in this window; widen time_range or check the service name with list_services"
-    elif rise is None:
-        hint = "the error rate stayed within its baseline; count_errors and log_patterns show what errors there are"
-    else:
-        hint = "count_errors(group_by='message') and log_patterns show what rose; search_logs around first_rise.at"
-    return ErrorTimeline(
-        time_range=window.time_range,
-        bucket=bucket_name,
-        service=service,
-        window=_time_window(window),
-        baseline=Baseline(
-            source=source,
-            window=_time_window(baseline_window),
-            lines=baseline_counts.total,
-            errors=baseline_counts.errors,
-            error_rate=round(baseline_rate, 4),
-            threshold=round(threshold, 4),
-        ),
-        first_rise=moment(*rise) if rise else None,
-        peak=moment(*peak) if peak and peak[1].errors else None,
-        hint=hint,
-        buckets=buckets,
-    )
-
-
 # -- log_patterns -----------------------------------------------------------------------------------------
 
 
@@ -428,45 +328,56 @@ def log_patterns(
             "until": window.until,
             "service": check_service(service),
             "level": check_level(level),
-            "limit": limit,
+            "limit": MAX_SIGNATURES + 1,
         },
     )
-    comparable = bool(rows) and int(rows[0]["previous_total"]) > 0
+    capped = len(rows) > MAX_SIGNATURES
+    rows = rows[:MAX_SIGNATURES]
+    comparable = sum(row["previous"] for row in rows) > 0
+    merged = _merge_patterns(rows)
+    chosen = merged[:limit]
     examples: dict[str, str] = {}
-    if rows:
+    if chosen:
         found = store.rows(
             "pattern_examples",
-            {"last_seen": [from_ms(row["last_ms"]) for row in rows], "signatures": [row["signature"] for row in rows]},
+            {
+                "last_seen": [from_ms(entry["last_ms"]) for entry in chosen],
+                "signatures": [entry["latest_signature"] for entry in chosen],
+            },
         )
         examples = {row["signature"]: row["example"] for row in found}
-    templates = [
-        LogPattern(
-            template=row["signature"],
-            service=row["service"],
-            level=row["level"],
-            count=row["current"],
-            previous_count=row["previous"],
-            new=(row["previous"] == 0) if comparable else None,
-            first_seen=iso_ms(row["first_ms"]),
-            last_seen=iso_ms(row["last_ms"]),
-            example=examples.get(row["signature"]) if examples.get(row["signature"]) != row["signature"] else None,
+    templates = []
+    for entry in chosen:
+        example = examples.get(entry["latest_signature"])
+        templates.append(
+            LogPattern(
+                template=entry["template"],
+                service=entry["service"],
+                level=entry["level"],
+                count=entry["current"],
+                previous_count=entry["previous"],
+                new=(entry["previous"] == 0) if comparable else None,
+                first_seen=iso_ms(entry["first_ms"]),
+                last_seen=iso_ms(entry["last_ms"]),
+                example=example if example != entry["template"] else None,
+            )
         )
-        for row in rows
-    ]
-    total = int(rows[0]["total_templates"]) if rows else 0
-    new = int(rows[0]["new_templates"]) if rows and comparable else 0
-    truncated = total > len(templates)
+    total = len(merged)
+    new = sum(1 for entry in merged if entry["previous"] == 0) if comparable else 0
+    truncated = total > len(templates) or capped
     hints = []
-    if truncated:
+    if total > len(templates):
         hints.append(f"{total - len(templates)} more templates (new ones are listed first); filter by service or level")
+    if capped:
+        hints.append(f"only the {MAX_SIGNATURES} most frequent signatures were merged; filter by service or level")
     if rows and not comparable:
         hints.append("the preceding window has no lines, so nothing can be called new")
     if not rows:
         hints.append("no lines in this window; widen time_range or drop a filter")
     return LogPatterns(
         time_range=window.time_range,
-        window=_time_window(window),
-        compared_with=_time_window(previous),
+        window=time_window(window),
+        compared_with=time_window(previous),
         service=service,
         level=level,
         total_templates=total,
@@ -474,6 +385,32 @@ def log_patterns(
         truncated=truncated,
         hint="; ".join(hints) or None,
         templates=templates,
+    )
+
+
+def _merge_patterns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Signature rows merged into templates per service and level; new ones first, then the most frequent."""
+    templates = merge_signatures(row["signature"] for row in rows)
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in rows:
+        template = templates[row["signature"]]
+        key = (row["service"], row["level"], template)
+        entry = merged.setdefault(
+            key,
+            {"service": row["service"], "level": row["level"], "template": template, "current": 0, "previous": 0,
+             "first_ms": None, "last_ms": None, "latest_signature": row["signature"]},
+        )  # fmt: skip
+        entry["current"] += row["current"]
+        entry["previous"] += row["previous"]
+        if row["current"]:  # first/last seen are the window's; a row of the previous window only has none
+            if entry["first_ms"] is None or row["first_ms"] < entry["first_ms"]:
+                entry["first_ms"] = row["first_ms"]
+            if entry["last_ms"] is None or row["last_ms"] > entry["last_ms"]:
+                entry["last_ms"], entry["latest_signature"] = row["last_ms"], row["signature"]
+    current = [entry for entry in merged.values() if entry["current"]]
+    return sorted(
+        current,
+        key=lambda e: (e["previous"] != 0, -e["current"], e["service"], e["level"], e["template"]),
     )
 
 
@@ -516,8 +453,8 @@ def list_services(store: LogStore, window: Window) -> Services:
     services.sort(key=lambda s: (-s.errors, -s.lines, s.service))
     return Services(
         time_range=window.time_range,
-        window=_time_window(window),
-        compared_with=_time_window(previous),
+        window=time_window(window),
+        compared_with=time_window(previous),
         services=services,
     )
 

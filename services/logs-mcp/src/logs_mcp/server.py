@@ -21,7 +21,7 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
-from logs_mcp import __version__, prompts, queries
+from logs_mcp import __version__, prompts, queries, timeline
 from logs_mcp.config import LogsSettings
 from logs_mcp.models import ErrorCounts, ErrorTimeline, LogPatterns, SearchResult, Services, SlowQueries, TraceResult
 from logs_mcp.store import LogStore, check_embedded
@@ -49,9 +49,9 @@ Resource logs://schema describes the tables."""
 ServiceArg = Annotated[
     str | None,
     Field(
-        max_length=63,
-        pattern=r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$",
-        description="Only this service, e.g. payment-gateway (list_services shows the names).",
+        min_length=1,
+        max_length=queries.MAX_SERVICE,
+        description="Only this service, exactly as the logs name it, e.g. payment-gateway (list_services shows them).",
     ),
 ]
 LevelArg = Annotated[Literal["ERROR", "WARN", "INFO", "DEBUG"] | None, Field(description="Only this level.")]
@@ -130,6 +130,10 @@ def create_server(
         ] = None,
         time_range: TimeRangeArg = "1h",
         limit: Annotated[int, Field(ge=1, le=100, description="Lines to return (1-100).")] = 20,
+        order: Annotated[
+            Literal["newest", "oldest"],
+            Field(description="newest first (default), or oldest first: the first error of a window."),
+        ] = "newest",
     ) -> SearchResult:
         """Search application log lines, newest first, by service, level and/or a keyword in the message.
 
@@ -146,6 +150,7 @@ def create_server(
             level=level,
             keyword=keyword,
             limit=limit,
+            order=order,
             what="search_logs",
         )
 
@@ -226,14 +231,17 @@ def create_server(
     ) -> ErrorTimeline:
         """Lines per level per time bucket, and when the error rate first rose above its baseline.
 
-        The baseline is the error rate of the preceding window of the same length. `first_rise` is the
-        first bucket from which the rate stays above it for 3 buckets (with the services producing its
-        errors): when the incident started.
-        `peak` is the worst bucket. Next: count_errors or log_patterns for what the errors are.
+        Buckets sit on absolute boundaries (15m buckets start at :00, :15, :30, :45 UTC), so the same logs give
+        the same answer on every run. The baseline is the error rate of the preceding window of the same
+        length. `first_rise` is the first bucket from which the rate stays above it for 3 buckets (with the
+        services producing its errors): when the incident started. `first_burst` is the first bucket with at
+        least 10 errors and 5x the baseline's errors per bucket, even if the rate falls back after it. `peak`
+        is the bucket with the most errors (and its rate); `first_error` the oldest ERROR line of the window.
+        Next: count_errors or log_patterns for what the errors are.
         """
         app = ctx.request_context.lifespan_context
         return await app.run(
-            queries.error_timeline, app.window(time_range), service=service, bucket=bucket, what="error_timeline"
+            timeline.error_timeline, app.window(time_range), service=service, bucket=bucket, what="error_timeline"
         )
 
     @server.tool(annotations=READ_ONLY)

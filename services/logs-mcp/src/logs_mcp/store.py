@@ -12,12 +12,13 @@ import fcntl
 import logging
 import os
 from collections.abc import Mapping
-from functools import cache
-from importlib import resources
 from pathlib import Path
+from string import Template
 from typing import TYPE_CHECKING, Any
 
 from logs_mcp.config import LogsSettings
+from logs_mcp.patterns import signature_function
+from logs_mcp.sql import load_sql
 from mcp_common.errors import StoreUnavailableError, ToolError
 
 if TYPE_CHECKING:
@@ -42,16 +43,11 @@ _LIMIT_ERRORS = {
 }
 
 
-@cache
-def load_sql(name: str) -> str:
-    """The text of `sql/<name>.sql` (package data)."""
-    return (resources.files("logs_mcp") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
-
-
 def schema_statements() -> list[str]:
-    """The statements of `sql/schema.sql`, in order (each ends with `;` at the end of a line)."""
+    """`log_signature` (from `sql/signature_rules.sql`), then the statements of `sql/schema.sql`, in order (each
+    ends with `;` at the end of a line)."""
     text = load_sql("schema")
-    statements = []
+    statements = [signature_function()]
     for chunk in text.split(";\n"):
         code = "\n".join(line for line in chunk.splitlines() if not line.lstrip().startswith("--")).strip()
         if code:
@@ -234,12 +230,17 @@ class LogStore:
                 "(`sre-lab seed logs`), which applies the schema"
             )
 
-    def rows(self, name: str, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Run `sql/<name>.sql` with bound `parameters`; rows as dicts. Limit breaches become `ToolError`s."""
+    def rows(self, name: str, parameters: Mapping[str, Any], **fragments: str) -> list[dict[str, Any]]:
+        """Run `sql/<name>.sql` with bound `parameters`; rows as dicts. Limit breaches become `ToolError`s.
+
+        `fragments` fill the file's `$name` slots with SQL chosen from fixed tables by the caller (a sort
+        direction), never with a value from a request: values are always bound parameters.
+        """
         from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
+        text = Template(load_sql(name)).substitute(fragments) if fragments else load_sql(name)
         try:
-            result = self.client.query(load_sql(name), parameters=dict(parameters), settings=self._query_settings)
+            result = self.client.query(text, parameters=dict(parameters), settings=self._query_settings)
         except OperationalError:
             raise ToolError("the log store is unreachable right now (connection failed); retry shortly") from None
         except DatabaseError as exc:

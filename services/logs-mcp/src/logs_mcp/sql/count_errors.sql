@@ -6,8 +6,8 @@ SELECT
     sum(lines) AS errors,
     toUnixTimestamp64Milli(min(first_seen)) AS first_ms,
     toUnixTimestamp64Milli(max(last_seen)) AS last_ms,
-    groupUniqArray(5)(service) AS services,
-    groupUniqArray(5)(host) AS hosts,
+    groupUniqArray(100)(service) AS services,
+    groupUniqArray(100)(host) AS hosts,
     uniqExact(host) AS host_count,
     sum(sum(lines)) OVER () AS total_errors,
     count() OVER () AS total_groups

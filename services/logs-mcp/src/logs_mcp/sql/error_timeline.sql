@@ -1,9 +1,9 @@
 -- error_timeline: lines per bucket, level and service over the window and the one before it (the baseline),
--- optionally one service. Buckets are whole minutes counted from {since}, so this reads the minute_counts
--- projection rather than the lines.
+-- optionally one service. A bucket is its start in seconds since the epoch divided by {bucket_s}: buckets sit
+-- on absolute boundaries (a 15-minute bucket starts at :00, :15, :30, :45 UTC), so the same lines give the
+-- same buckets whenever the tool runs. Whole minutes: this reads the minute_counts projection, not the lines.
 SELECT
-    intDiv(toUnixTimestamp(toStartOfMinute(timestamp)) - toUnixTimestamp({since:DateTime64(3, 'UTC')}),
-           {bucket_s:UInt32}) AS bucket,
+    intDiv(toUnixTimestamp(toStartOfMinute(timestamp)), {bucket_s:UInt32}) AS bucket,
     level,
     service,
     count() AS lines

@@ -1,27 +1,8 @@
 -- The logs-mcp schema. Applied idempotently by whoever writes the logs (`logs_mcp.store.apply_schema`, which
 -- the lab's seeder calls); the MCP server only reads. README.md ("Schema") explains the choices.
 
--- log_signature(message): the message with its variable parts replaced by placeholders, so lines that differ
--- only in ids, numbers or durations share one signature ("Transaction <id> failed: upstream timeout (<duration>)").
--- Rules apply in order: timestamps, dates, UUIDs, IPs, hex, ids (a dashed word containing a digit, such as
--- tx-abc123 or payment-gw-def34), durations, then any remaining number.
-CREATE OR REPLACE FUNCTION log_signature AS (message) ->
-    replaceRegexpAll(
-    replaceRegexpAll(
-    replaceRegexpAll(
-    replaceRegexpAll(
-    replaceRegexpAll(
-    replaceRegexpAll(
-    replaceRegexpAll(
-    replaceRegexpAll(message,
-        '\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}:\\d{2}(?:[.,]\\d+)?(?:Z|[+-]\\d{2}:?\\d{2})?', '<ts>'),
-        '\\b\\d{4}-\\d{2}-\\d{2}\\b', '<date>'),
-        '\\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\b', '<uuid>'),
-        '\\b\\d{1,3}(?:\\.\\d{1,3}){3}(?::\\d+)?\\b', '<ip>'),
-        '\\b0x[0-9a-fA-F]+\\b|\\b[0-9a-fA-F]{16,}\\b', '<hex>'),
-        '\\b[A-Za-z]+(?:[-_][A-Za-z0-9]+)*[-_][A-Za-z]*[0-9][A-Za-z0-9]*\\b', '<id>'),
-        '\\b\\d+(?:\\.\\d+)?(?:ms|us|µs|ns|s|m|h)\\b', '<duration>'),
-        '\\d+(?:\\.\\d+)?', '<num>');
+-- log_signature(message), the function the `signature` column defaults to, is created first from
+-- signature_rules.sql (`logs_mcp.patterns.signature_function`).
 
 CREATE TABLE IF NOT EXISTS application_logs
 (

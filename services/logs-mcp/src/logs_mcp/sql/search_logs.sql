@@ -20,5 +20,5 @@ WHERE timestamp >= {since:DateTime64(3, 'UTC')}
   AND ({service:String} = '' OR service = {service:String})
   AND ({level:String} = '' OR level = {level:String})
   AND ({pattern:String} = '' OR lowerUTF8(message) LIKE lowerUTF8({pattern:String}))
-ORDER BY timestamp DESC
+ORDER BY timestamp $direction
 LIMIT {limit:UInt32}

@@ -1,0 +1,182 @@
+"""Pattern benchmark: grouping accuracy of log_patterns' templates against public logs with known templates.
+
+    python -m logs_mcp.bench_patterns [--data DIR ...] [--heldout DIR ...] [--out FILE]
+
+Each DIR holds, per system, `<System>.tsv` (`<template id>\\t<message>` per line, as in
+`tests/fixtures/real/loghub/`) or loghub's own `<System>_2k.log_structured.csv` (columns Content, EventId), so
+a full loghub checkout can be given as it is. Every message gets its signature from the same SQL the store uses
+(run in chDB), then the same merge as log_patterns (per system: one system is one service). Grouping accuracy
+(GA, Zhu et al., ICSE-SEIP 2019): the share of lines whose predicted group holds exactly the lines of their true
+template. Drain (drain3 with its default configuration) runs on the same lines as the reference; it is a
+benchmark-only dependency: `pip install drain3==0.9.11`.
+
+`--data` sets are the ones the rules were tuned on; `--heldout` sets were never looked at while tuning: report
+both. Figures print as a table and are written as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from logs_mcp.patterns import merge_signatures, signature_expression
+
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "real" / "loghub"
+
+
+@dataclass(frozen=True)
+class LabelledLog:
+    system: str
+    held_out: bool
+    truth: list[str]  # template id per line
+    messages: list[str]
+
+
+def read_dir(directory: Path, *, held_out: bool) -> list[LabelledLog]:
+    """Every labelled system in `directory` (`*.tsv` or loghub's `*_structured.csv`)."""
+    logs = []
+    for path in sorted(directory.glob("*.tsv")):
+        rows = [line.rstrip("\n").split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines() if line]
+        logs.append(LabelledLog(path.stem, held_out, [r[0] for r in rows], [r[1] for r in rows]))
+    for path in sorted(directory.glob("**/*_structured.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            records = list(csv.DictReader(handle))
+        system = path.name.split("_")[0]
+        logs.append(LabelledLog(system, held_out, [r["EventId"] for r in records], [r["Content"] for r in records]))
+    return logs
+
+
+def grouping_accuracy(truth: list[str], predicted: list[str]) -> float:
+    """Share of lines whose predicted group is exactly their true group."""
+    true_groups: dict[str, set[int]] = defaultdict(set)
+    predicted_groups: dict[str, set[int]] = defaultdict(set)
+    for index, (true, guess) in enumerate(zip(truth, predicted, strict=True)):
+        true_groups[true].add(index)
+        predicted_groups[guess].add(index)
+    correct = sum(
+        len(lines) for lines in predicted_groups.values() if true_groups[truth[min(lines)]] == lines
+    )  # fmt: skip
+    return correct / len(truth) if truth else 1.0
+
+
+def signatures(messages: list[str]) -> list[str]:
+    """The store's signature of each message, computed by chDB with the same SQL as the schema."""
+    import clickhouse_connect  # the benchmark opens its own embedded engine (a throwaway directory)
+
+    with tempfile.TemporaryDirectory() as directory:
+        client = clickhouse_connect.get_client(interface="chdb", path=directory)
+        try:
+            rows = client.query(  # the expression is the package's own rules file; the messages are bound
+                f"SELECT {signature_expression('m')} FROM (SELECT arrayJoin({{messages:Array(String)}}) AS m)",  # noqa: S608
+                parameters={"messages": messages},
+            ).result_rows
+        finally:
+            client.close()
+    return [row[0] for row in rows]
+
+
+def ours(messages: list[str], computed: list[str]) -> list[str]:
+    templates = merge_signatures(computed)
+    return [templates[signature] for signature in computed]
+
+
+def drain(messages: list[str]) -> list[str]:
+    from drain3 import TemplateMiner  # benchmark-only reference, installed by hand (see the docstring)
+
+    miner = TemplateMiner()
+    return [str(miner.add_log_message(message)["cluster_id"]) for message in messages]
+
+
+def run(logs: list[LabelledLog]) -> dict[str, Any]:
+    all_messages = [message for log in logs for message in log.messages]
+    began = time.perf_counter()
+    computed = signatures(all_messages)
+    signature_s = time.perf_counter() - began
+    systems: list[dict[str, Any]] = []
+    offset = 0
+    for log in logs:
+        mine = computed[offset : offset + len(log.messages)]
+        offset += len(log.messages)
+        predicted = ours(log.messages, mine)
+        reference = drain(log.messages)
+        systems.append(
+            {
+                "system": log.system,
+                "held_out": log.held_out,
+                "lines": len(log.messages),
+                "true_templates": len(set(log.truth)),
+                "our_templates": len(set(predicted)),
+                "drain_templates": len(set(reference)),
+                "ga": round(grouping_accuracy(log.truth, predicted), 3),
+                "drain_ga": round(grouping_accuracy(log.truth, reference), 3),
+            }
+        )
+    summary = {}
+    for name, chosen in (
+        ("overall", systems),
+        ("tuned", [s for s in systems if not s["held_out"]]),
+        ("held_out", [s for s in systems if s["held_out"]]),
+    ):
+        if chosen:
+            lines = sum(s["lines"] for s in chosen)
+            summary[name] = {
+                "systems": len(chosen),
+                "lines": lines,
+                "ga_mean": round(statistics.mean(s["ga"] for s in chosen), 3),
+                "drain_ga_mean": round(statistics.mean(s["drain_ga"] for s in chosen), 3),
+                "ga_by_line": round(sum(s["ga"] * s["lines"] for s in chosen) / lines, 3),
+                "drain_ga_by_line": round(sum(s["drain_ga"] * s["lines"] for s in chosen) / lines, 3),
+            }
+    return {"systems": systems, "summary": summary, "signature_seconds": round(signature_s, 2)}
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(f"{'system':14} {'set':9} {'lines':>6} {'true':>5} {'ours':>5} {'drain':>6} {'GA':>6} {'Drain GA':>9}")
+    for s in report["systems"]:
+        kind = "held-out" if s["held_out"] else "tuned"
+        print(
+            f"{s['system']:14} {kind:9} {s['lines']:6} {s['true_templates']:5} {s['our_templates']:5} "
+            f"{s['drain_templates']:6} {s['ga']:6.3f} {s['drain_ga']:9.3f}"
+        )
+    for name, row in report["summary"].items():
+        print(
+            f"{name:10} {row['systems']:2} systems {row['lines']:6} lines: GA mean {row['ga_mean']:.3f} "
+            f"(Drain {row['drain_ga_mean']:.3f}), by line {row['ga_by_line']:.3f} (Drain {row['drain_ga_by_line']:.3f})"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m logs_mcp.bench_patterns", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, action="append", help=f"tuned sets (default: {FIXTURES})")
+    parser.add_argument("--heldout", type=Path, action="append", default=[], help="sets never used for tuning")
+    parser.add_argument("--out", type=Path, default=Path(".lab/bench/patterns.json"))
+    args = parser.parse_args(argv)
+    logs = [log for d in args.data or [FIXTURES] for log in read_dir(d, held_out=False)]
+    logs += [log for d in args.heldout for log in read_dir(d, held_out=True)]
+    if not logs:
+        sys.stderr.write("error: no labelled logs found (want <System>.tsv or <System>_2k.log_structured.csv)\n")
+        return 2
+    try:
+        import drain3  # noqa: F401  (checked up front: the reference is the point of the benchmark)
+    except ImportError:
+        sys.stderr.write("error: the Drain reference needs drain3: .venv/bin/pip install drain3==0.9.11\n")
+        return 2
+    report = run(logs)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print_report(report)
+    print(f"written: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
