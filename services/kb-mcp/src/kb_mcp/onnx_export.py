@@ -7,17 +7,14 @@ one graph in fp32, and the export is refused unless it reproduces `SentenceTrans
 of texts (short, long enough to be truncated, non-ASCII) to within `PARITY_TOLERANCE`. Vectors from either
 backend can therefore be mixed in one collection.
 
-An export lives in `<cache>/<model name>-<fingerprint>/` (`model.onnx`, `tokenizer.json`, `export.json`); the
-fingerprint is a SHA-256 over the model directory's files, so a changed model is never served by a stale
-export. Exporting needs torch, sentence-transformers and onnx; serving from an export imports only onnxruntime
-and tokenizers.
+Where an export lives and how it is served is `onnx_model`'s. Exporting needs torch, sentence-transformers and
+onnx: the `export` extra, installed at build time (`make setup`, an image's build stage), never for serving.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import shutil
@@ -25,14 +22,15 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger(__name__)
+import numpy as np
 
-EXPORT_FORMAT = 1
-"""Bumped when the layout of an export directory changes; older exports are then made again."""
+from kb_mcp.onnx_model import ExportError, ExportInfo, OnnxBackend, export_dir, fingerprint, is_complete
+
+logger = logging.getLogger(__name__)
 
 PARITY_TOLERANCE = 1e-4
 """Largest difference allowed between an exported vector's components and sentence-transformers' (fp32 gives ~1e-7)."""
@@ -49,61 +47,6 @@ PARITY_TEXTS = (
     "",
 )
 
-_SKIPPED = {"README.md", ".gitattributes"}
-
-
-class ExportError(RuntimeError):
-    """The model cannot be exported (or an export cannot be used); the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class ExportInfo:
-    """What `export.json` records: enough to run the export without the original model library."""
-
-    model: str
-    fingerprint: str
-    dimension: int
-    max_seq_length: int
-    input_names: tuple[str, ...]
-    pad_token: str
-    pad_id: int
-    parity_max_abs_diff: float
-    source: str
-    exported_at: str
-    versions: dict[str, str]
-    format: int = EXPORT_FORMAT
-
-    @classmethod
-    def read(cls, directory: Path) -> ExportInfo:
-        data = json.loads((directory / "export.json").read_text(encoding="utf-8"))
-        data["input_names"] = tuple(data["input_names"])
-        return cls(**data)
-
-
-def fingerprint(model_path: Path) -> str:
-    """SHA-256 over the relative paths and contents of the model directory's files (docs excluded)."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in model_path.rglob("*") if p.is_file() and p.name not in _SKIPPED)
-    for path in files:
-        digest.update(path.relative_to(model_path).as_posix().encode() + b"\0")
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def export_dir(cache_dir: Path, model_name: str, model_fingerprint: str) -> Path:
-    """Where the export of this model (by name and fingerprint) lives in the cache."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_name)[:80] or "model"
-    return cache_dir / f"{safe}-{model_fingerprint[:16]}"
-
-
-def find_export(cache_dir: Path, model_path: Path, model_name: str) -> Path | None:
-    """The usable export of `model_path` in the cache, or None when there is none yet."""
-    directory = export_dir(cache_dir, model_name, fingerprint(model_path))
-    return directory if _complete(directory) else None
-
 
 def ensure_export(cache_dir: Path, model_path: Path, model_name: str, *, force: bool = False) -> Path:
     """The export of `model_path`, made now if the cache has none, or `force` (one process at a time exports).
@@ -111,16 +54,16 @@ def ensure_export(cache_dir: Path, model_path: Path, model_name: str, *, force: 
     Raises `ExportError` when it must be made and cannot be (the export libraries are not installed, the
     model's pipeline cannot be traced, or the parity check fails).
     """
-    model_fingerprint = fingerprint(model_path)
+    model_fingerprint = fingerprint(model_path, memo_dir=cache_dir)
     directory = export_dir(cache_dir, model_name, model_fingerprint)
-    if _complete(directory) and not force:
+    if is_complete(directory) and not force:
         return directory
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"cannot create the ONNX cache {cache_dir} (KB_MCP_ONNX_CACHE_DIR): {exc}") from None
     with _export_lock(cache_dir):
-        if _complete(directory) and not force:  # another process exported while this one waited
+        if is_complete(directory) and not force:  # another process exported while this one waited
             return directory
         export(model_path, model_name, directory, model_fingerprint=model_fingerprint)
     return directory
@@ -173,7 +116,7 @@ def export(model_path: Path, model_name: str, target: Path, *, model_fingerprint
 
 def _export_libraries(model_name: str) -> dict[str, str]:
     """The versions of what exporting needs; an `ExportError` saying what to do when one cannot be imported."""
-    try:
+    try:  # the `export` extra, imported only when exporting (serving never needs it)
         import onnx  # torch.onnx's exporter writes through it: fail here, with a clear message
         import onnxruntime
         import sentence_transformers
@@ -181,8 +124,8 @@ def _export_libraries(model_name: str) -> dict[str, str]:
     except ImportError as exc:
         raise ExportError(
             f"exporting {model_name} to ONNX needs torch, sentence-transformers and onnx, and {exc.name} cannot be "
-            "imported: reinstall kb-mcp with its dependencies, or point KB_MCP_ONNX_CACHE_DIR at a cache that "
-            "holds the export (`kb-mcp export-model` where they are installed)"
+            "imported: install kb-mcp's build-time extra (`pip install torch==2.13.0 'kb-mcp[export]'`), or point "
+            "KB_MCP_ONNX_CACHE_DIR at a cache that holds the export (`kb-mcp export-model` where they are installed)"
         ) from None
     return {
         "torch": torch.__version__,
@@ -194,6 +137,7 @@ def _export_libraries(model_name: str) -> dict[str, str]:
 
 
 def _reference_model(model_path: Path, model_name: str) -> Any:
+    # the `export` extra (checked by _export_libraries): imported only when exporting
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
@@ -210,7 +154,7 @@ def _reference_model(model_path: Path, model_name: str) -> Any:
 
 def _write_graph(model: Any, input_names: tuple[str, ...], path: Path) -> None:
     """Trace the whole pipeline (positional tensors in, L2-normalised sentence embeddings out) into `path`."""
-    import torch
+    import torch  # the `export` extra, imported only when exporting
 
     class Pipeline(torch.nn.Module):
         def __init__(self) -> None:
@@ -242,10 +186,6 @@ def _write_graph(model: Any, input_names: tuple[str, ...], path: Path) -> None:
 
 def _parity(model: Any, staging: Path, info: ExportInfo) -> float:
     """The largest difference between the export's vectors (run as the server runs them) and the model's own."""
-    import numpy as np
-
-    from kb_mcp.embed import OnnxBackend
-
     texts = list(PARITY_TEXTS)
     expected = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
     got = OnnxBackend(staging, info, threads=1).encode(texts, batch_size=4)
@@ -256,14 +196,6 @@ def _parity(model: Any, staging: Path, info: ExportInfo) -> float:
             f"(allowed {PARITY_TOLERANCE:g}); use KB_MCP_EMBED_BACKEND=sentence-transformers for this model"
         )
     return diff
-
-
-def _complete(directory: Path) -> bool:
-    try:
-        info = ExportInfo.read(directory)
-    except (OSError, ValueError, TypeError, KeyError):
-        return False
-    return info.format == EXPORT_FORMAT and (directory / "model.onnx").is_file()
 
 
 @contextlib.contextmanager
