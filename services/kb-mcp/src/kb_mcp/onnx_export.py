@@ -124,8 +124,9 @@ def _export_libraries(model_name: str) -> dict[str, str]:
     except ImportError as exc:
         raise ExportError(
             f"exporting {model_name} to ONNX needs torch, sentence-transformers and onnx, and {exc.name} cannot be "
-            "imported: install kb-mcp's build-time extra (`pip install torch==2.13.0 'kb-mcp[export]'`), or point "
-            "KB_MCP_ONNX_CACHE_DIR at a cache that holds the export (`kb-mcp export-model` where they are installed)"
+            "imported: install kb-mcp's build-time extra (`pip install 'sre-lab-kb-mcp[export]'`, torch from the "
+            "lock), or point KB_MCP_ONNX_CACHE_DIR at a cache that holds the export (`kb-mcp export-model` where "
+            "they are installed)"
         ) from None
     return {
         "torch": torch.__version__,
