@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AwareDatetime, Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr, model_validator
 
+from logs_mcp.sources import Source, build
 from mcp_common.settings import ServerSettings, ServerUrl, server_config
 
 DEFAULT_DATA_DIR = Path(".lab/data/clickhouse")
@@ -49,6 +51,34 @@ class LogsSettings(ServerSettings):
         description="Pin the tools' 'now' (ISO time with zone, e.g. 2026-11-26T14:23:30Z) to replay a seeded "
         "incident later. Unset: the real clock.",
     )
+
+    source: Literal["lab", "otel", "mapped"] = Field(
+        default="lab",
+        description="What the logs table is: lab (application_logs and slow_queries, what sre-lab seeds), otel "
+        "(the OpenTelemetry Collector's otel_logs), or mapped (any table, through LOGS_MCP_COLUMNS or "
+        "LOGS_MCP_SOURCE_FILE).",
+    )
+    table: str | None = Field(
+        default=None,
+        description="The table (name or database.name) for source otel (default otel_logs) or mapped.",
+    )
+    columns: str | None = Field(
+        default=None,
+        description="Source mapped: logical=column pairs, e.g. time=ts,service=app,level=severity,message=msg, "
+        "pod=LogAttributes['k8s.pod.name'] (alternatives a|b: the first non-empty).",
+    )
+    source_file: Path | None = Field(
+        default=None, description='Source mapped: a TOML file with table = "…" and a [columns] table instead.'
+    )
+
+    @model_validator(mode="after")
+    def _source_is_valid(self) -> LogsSettings:
+        self.log_source()  # a bad table name or mapping stops the server at start, naming the variable
+        return self
+
+    def log_source(self) -> Source:
+        """The configured log source: the lab's schema, otel_logs, or a mapped table."""
+        return build(self.source, self.table, self.columns, self.source_file)
 
     @property
     def embedded(self) -> bool:

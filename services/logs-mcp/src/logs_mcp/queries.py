@@ -224,6 +224,11 @@ def get_slow_queries(
     limit: int = 10,
 ) -> SlowQueries:
     """Database queries of at least `min_duration_ms` in the window, slowest first."""
+    if not store.source.slow_queries:
+        raise ToolError(
+            f"slow queries are not available: the {store.source.kind} source ({store.source.table}) has no "
+            "slow-query table; search_logs(keyword='slow') finds slow-query lines the services logged"
+        )
     rows = store.rows(
         "get_slow_queries",
         {
@@ -457,35 +462,3 @@ def list_services(store: LogStore, window: Window) -> Services:
         compared_with=time_window(previous),
         services=services,
     )
-
-
-# -- logs://schema ----------------------------------------------------------------------------------------
-
-SCHEMA_NOTE = """\
-- `application_logs` is sorted by `timestamp` (newest-first reads stop early), partitioned by day, kept 30 days.
-- A bloom filter on `trace_id` finds a trace's few granules; a token bloom filter on `lowerUTF8(message)`
-  skips granules lacking a whole word of a multi-word keyword.
-- `signature` is the message with ids, numbers, hex and durations replaced (`log_signature()`): what
-  count_errors(group_by=message) and log_patterns group by.
-- The projection `minute_counts` keeps lines per minute, service, level, host and signature, so counts,
-  timelines and patterns read thousands of rows instead of millions. Tool windows start on a whole minute.
-- Every tool query is read-only with a time limit, result limits and a memory limit; values are bound
-  parameters, never SQL text.
-"""
-
-
-def describe_schema(store: LogStore) -> str:
-    """The tables, their columns and their current size, as Markdown."""
-    columns = store.rows("describe_tables", {})
-    stats = {row["table"]: row for row in store.rows("table_stats", {})}
-    out = ["# logs-mcp tables", ""]
-    for table in ("application_logs", "slow_queries"):
-        stat = stats.get(table)
-        size = ""
-        if stat and stat["rows"]:
-            size = f" — {stat['rows']:,} rows, {iso_ms(stat['first_ms'])} to {iso_ms(stat['last_ms'])}"
-        out += [f"## {table}{size}", "", "| column | type | meaning |", "|---|---|---|"]
-        out += [f"| {c['name']} | {c['type']} | {c['comment']} |" for c in columns if c["table"] == table]
-        out.append("")
-    out += ["## Notes", "", SCHEMA_NOTE]
-    return "\n".join(out)

@@ -21,7 +21,7 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
-from logs_mcp import __version__, prompts, queries, timeline
+from logs_mcp import __version__, describe, prompts, queries, timeline
 from logs_mcp.config import LogsSettings
 from logs_mcp.models import ErrorCounts, ErrorTimeline, LogPatterns, SearchResult, Services, SlowQueries, TraceResult
 from logs_mcp.store import LogStore, check_embedded
@@ -286,7 +286,7 @@ def create_server(
     )
     async def schema() -> str:
         app = current_app(server)  # a static resource gets no request context
-        return await app.run(queries.describe_schema, what="reading logs://schema")
+        return await app.run(describe.describe_schema, what="reading logs://schema")
 
     add_investigate_prompt(server, "Investigate an incident (logs)", prompts.investigate_incident)
 

@@ -195,6 +195,7 @@ class LogStore:
         self.database = settings.clickhouse_database
         self.client.database = self.database
         self._query_settings = settings.query_settings()
+        self.source = settings.log_source()
 
     @classmethod
     def open(cls, settings: LogsSettings) -> LogStore:
@@ -208,17 +209,29 @@ class LogStore:
         return store
 
     def require_tables(self) -> None:
-        """Raise `StoreUnavailableError` if the schema has not been applied (nothing seeded yet)."""
+        """Raise `StoreUnavailableError` if the source's tables are missing (nothing seeded yet) or its mapping
+        names a column the table lacks."""
         from clickhouse_connect.driver.exceptions import DatabaseError
 
+        # metadata lookups at start-up: the per-query limits, with time enough to open the store
+        settings = {**self._query_settings, "max_execution_time": max(self.settings.query_timeout_s, 10)}
+        if self.source.kind != "lab":
+            try:  # reads no rows; fails if the table or any mapped column is missing
+                self.client.query(f"SELECT * FROM {self.source.relation} LIMIT 0", settings=settings)  # noqa: S608
+            except DatabaseError as exc:
+                first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else "no detail"
+                raise StoreUnavailableError(
+                    f"the {self.source.kind} source {self.source.table!r} cannot be read: {first}; check "
+                    "LOGS_MCP_TABLE and the column mapping (LOGS_MCP_COLUMNS or LOGS_MCP_SOURCE_FILE)"
+                ) from None
+            return
         try:
             found = {
                 row[0]
                 for row in self.client.query(
                     "SELECT name FROM system.tables WHERE database = {db:String}",
                     parameters={"db": self.database},
-                    # a metadata lookup at start-up: the per-query limits, with time enough to open the store
-                    settings={**self._query_settings, "max_execution_time": max(self.settings.query_timeout_s, 10)},
+                    settings=settings,
                 ).result_rows
             }
         except DatabaseError as exc:
@@ -227,18 +240,20 @@ class LogStore:
         if missing:
             raise StoreUnavailableError(
                 f"database {self.database!r} has no {', '.join(missing)}: seed the logs first "
-                "(`sre-lab seed logs`), which applies the schema"
+                "(`sre-lab seed logs`), which applies the schema; or, for your own logs, set LOGS_MCP_SOURCE=otel "
+                "(an OpenTelemetry otel_logs table) or LOGS_MCP_SOURCE=mapped"
             )
 
     def rows(self, name: str, parameters: Mapping[str, Any], **fragments: str) -> list[dict[str, Any]]:
         """Run `sql/<name>.sql` with bound `parameters`; rows as dicts. Limit breaches become `ToolError`s.
 
-        `fragments` fill the file's `$name` slots with SQL chosen from fixed tables by the caller (a sort
-        direction), never with a value from a request: values are always bound parameters.
+        `$source` is what the lines are read from (`sources.Source.relation`); `fragments` fill the file's other
+        `$name` slots with SQL chosen from fixed tables by the caller (a sort direction), never with a value
+        from a request: values are always bound parameters.
         """
         from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-        text = Template(load_sql(name)).substitute(fragments) if fragments else load_sql(name)
+        text = Template(load_sql(name)).substitute({"source": self.source.relation, **fragments})
         try:
             result = self.client.query(text, parameters=dict(parameters), settings=self._query_settings)
         except OperationalError:

@@ -14,7 +14,7 @@ SELECT
 FROM
 (
     SELECT service, host, signature, count() AS lines, min(timestamp) AS first_seen, max(timestamp) AS last_seen
-    FROM application_logs
+    FROM $source
     WHERE toStartOfMinute(timestamp) >= {since:DateTime64(3, 'UTC')}
       AND toStartOfMinute(timestamp) <= {until:DateTime64(3, 'UTC')}
       AND level = 'ERROR'

@@ -7,7 +7,7 @@ SELECT
     level,
     service,
     count() AS lines
-FROM application_logs
+FROM $source
 WHERE toStartOfMinute(timestamp) >= {since:DateTime64(3, 'UTC')}
   AND toStartOfMinute(timestamp) <= {until:DateTime64(3, 'UTC')}
   AND ({service:String} = '' OR service = {service:String})

@@ -12,7 +12,7 @@ SELECT
     message,
     duration_ms,
     status_code
-FROM application_logs
+FROM $source
 WHERE timestamp >= {since:DateTime64(3, 'UTC')}
   AND timestamp <= {until:DateTime64(3, 'UTC')}
   AND level = 'ERROR'

@@ -10,7 +10,7 @@ SELECT
 FROM
 (
     SELECT toStartOfMinute(timestamp) AS minute, service, host, level, count() AS lines, max(timestamp) AS last_seen
-    FROM application_logs
+    FROM $source
     WHERE toStartOfMinute(timestamp) >= {previous_since:DateTime64(3, 'UTC')}
       AND toStartOfMinute(timestamp) <= {until:DateTime64(3, 'UTC')}
     GROUP BY minute, service, host, level

@@ -19,7 +19,7 @@ FROM
         count() AS lines,
         min(timestamp) AS first_seen,
         max(timestamp) AS last_seen
-    FROM application_logs
+    FROM $source
     WHERE toStartOfMinute(timestamp) >= {previous_since:DateTime64(3, 'UTC')}
       AND toStartOfMinute(timestamp) <= {until:DateTime64(3, 'UTC')}
       AND ({service:String} = '' OR service = {service:String})

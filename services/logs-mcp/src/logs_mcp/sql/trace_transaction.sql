@@ -12,7 +12,7 @@ SELECT
     message,
     duration_ms,
     status_code
-FROM application_logs
+FROM $source
 WHERE trace_id = {trace_id:String}
 ORDER BY timestamp, service
 LIMIT {limit:UInt32}
