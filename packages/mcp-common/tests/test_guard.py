@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 from mcp_common.audit import verify
 from mcp_common.ratelimit import RateLimiter
@@ -73,11 +74,14 @@ async def test_unexpected_exception_is_sanitized_logged_and_server_survives(
     assert [line["outcome"] for line in audit_lines(audit_path)] == ["error", "ok"]
 
 
-async def test_unknown_tool_is_rejected_and_audited(demo, audit_path: Path) -> None:
+async def test_unknown_tool_is_a_protocol_error_and_audited(demo, audit_path: Path) -> None:
     async with Client(demo(audit_path)) as client:
-        result = await client.call_tool("drop_everything", {})
-    assert result.is_error and "drop_everything" in result.content[0].text
-    assert audit_lines(audit_path)[0]["outcome"] == "rejected"
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool("drop_everything", {})
+    assert refused.value.error.code == -32602
+    assert refused.value.error.message == "unknown tool 'drop_everything'; available: echo"
+    (line,) = audit_lines(audit_path)
+    assert line["outcome"] == "rejected" and line["tool"] == "drop_everything"
 
 
 async def test_rate_limit_refuses_with_retry_after_and_refills_with_time(demo, clock, audit_path: Path) -> None:

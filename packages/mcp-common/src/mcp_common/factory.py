@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from mcp_common.audit import AuditLog
 from mcp_common.errors import StoreUnavailableError
 from mcp_common.guard import ToolCallGuard
+from mcp_common.protocol import ProtocolMiddleware, StrictServer
 from mcp_common.ratelimit import RateLimiter
 from mcp_common.settings import ServerSettings
 
@@ -80,7 +81,8 @@ def new_server(
     audit: AuditLog | None = None,
     limiter: RateLimiter | None = None,
 ) -> MCPServer[AppT]:
-    """An `MCPServer` whose every tool call is guarded, audited and rate limited, with `GET /healthz`.
+    """An `MCPServer` whose every tool call is guarded, audited and rate limited, with `GET /healthz`, and
+    which holds the protocol to the spec (strict arguments, error codes, compact answers: `protocol`).
 
     `lifespan` yields the application context; `health(app)` says whether it can serve. `audit` and `limiter`
     default to what `settings` describes; tests pass their own (e.g. an injected clock).
@@ -90,7 +92,7 @@ def new_server(
         audit=audit if audit is not None else AuditLog(settings.audit_log),
         limiter=limiter or RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
     )
-    server: MCPServer[AppT] = MCPServer(
+    server: MCPServer[AppT] = StrictServer(
         name,
         version=version,
         instructions=instructions,
@@ -99,6 +101,7 @@ def new_server(
         log_level=settings.log_level,
     )
     guard.bind(server)
+    server.middleware.append(ProtocolMiddleware(server))  # inside the guard, which audits what it refuses
 
     @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)
     async def healthz(_: Request) -> Response:

@@ -8,7 +8,7 @@ whatever happened: ok, rejected, error or rate_limited.
 
 from __future__ import annotations
 
-import inspect
+import difflib
 import json
 import logging
 import time
@@ -30,7 +30,6 @@ from mcp_common.ratelimit import RateLimiter
 logger = logging.getLogger(__name__)
 
 GUARDED_METHODS = frozenset({"tools/call", "resources/read", "prompts/get"})
-LISTING_METHODS = {"tools/list": "tools", "prompts/list": "prompts"}
 LOCAL_CLIENT = "stdio"
 
 
@@ -80,8 +79,6 @@ class ToolCallGuard:
         self._server = server
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method in LISTING_METHODS:
-            return _dedent_descriptions(await call_next(ctx))
         if ctx.method not in GUARDED_METHODS or ctx.request_id is None:
             return await call_next(ctx)
         started = self._clock()
@@ -144,7 +141,11 @@ class ToolCallGuard:
         validator = await self._validator(tool)
         if validator is None:
             return None  # unknown tool: the SDK answers that itself
-        errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+        # Unknown arguments first: a misspelled filter is the likeliest mistake and the most misleading one.
+        errors = sorted(
+            validator.iter_errors(arguments),
+            key=lambda e: (e.validator != "additionalProperties", list(e.absolute_path)),
+        )
         if not errors:
             return None
         return f"invalid arguments for {tool}: " + "; ".join(_describe(e) for e in errors[:5])
@@ -155,16 +156,6 @@ class ToolCallGuard:
             for info in await self._server.list_tools():
                 self._validators[info.name] = Draft202012Validator(info.input_schema)
         return self._validators.get(tool)
-
-
-def _dedent_descriptions(result: HandlerResult) -> HandlerResult:
-    """Descriptions come from docstrings, indented as in the source; the model reading them gets clean text."""
-    if isinstance(result, dict):
-        for key in LISTING_METHODS.values():
-            for item in result.get(key) or []:
-                if isinstance(item, dict) and isinstance(item.get("description"), str):
-                    item["description"] = inspect.cleandoc(item["description"])
-    return result
 
 
 def _target_and_arguments(method: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -179,6 +170,8 @@ def _target_and_arguments(method: str, params: dict[str, Any]) -> tuple[str, dic
 def _describe(error: SchemaError) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "arguments"
     value = error.instance
+    if error.validator == "additionalProperties" and isinstance(value, dict):
+        return _unknown_arguments(value, error.schema if isinstance(error.schema, dict) else {})
     if error.validator == "maxLength" and isinstance(value, str):
         return f"{where}: too long ({len(value)} characters; at most {error.validator_value})"
     if error.validator == "minLength":
@@ -201,6 +194,16 @@ def _describe(error: SchemaError) -> str:
     if error.validator == "type":
         return f"{where}: expected {error.validator_value}, got {_short(value)}"
     return f"{where}: {error.message[:200]}"
+
+
+def _unknown_arguments(arguments: dict[str, Any], schema: dict[str, Any]) -> str:
+    valid = list(schema.get("properties") or {})
+    parts = []
+    for name in [key for key in arguments if key not in valid][:5]:
+        close = difflib.get_close_matches(name, valid, n=1)
+        parts.append(f"unknown argument {_short(name)}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    accepted = f"valid arguments: {', '.join(valid)}" if valid else "this tool takes no arguments"
+    return f"{'; '.join(parts)}; {accepted}"
 
 
 def _short(value: Any, limit: int = 60) -> str:
