@@ -19,6 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_common.auth import ApiKeyMiddleware, load_api_keys
 from mcp_common.errors import ConfigError, UnavailableError
 from mcp_common.settings import ServerSettings, SettingsT, load_settings
+from mcp_common.stdio import serve_stdio
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def serve(
     except (ConfigError, UnavailableError) as exc:  # e.g. a bad variable, a store held by another process
         return fail(str(exc))
     if args.transport == "stdio":
-        anyio.run(server.run_stdio_async)
+        anyio.run(serve_stdio, server)
         return 0
     return _serve_http(args, settings, server)
 
