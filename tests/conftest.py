@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sre_lab.docker import CLOCK_KEY, read_env_file
+from sre_lab.paths import env_file
+from sre_lab.seeding import seed_embedded_lab
 from sre_lab.stack import ComposeStack, EmbeddedStack
 
 TEST_LOG_ROWS = 60_000  # enough traffic around the incident; the lab default is millions
@@ -28,14 +31,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         )
         if not running:
             pytest.fail("--stack compose needs the compose lab running: `sre-lab up --docker` first")
-        return ComposeStack()
-    from sre_lab import seeding
-    from sre_lab.scenario import build_scenario
-
+        environment = env_file()
+        return ComposeStack(environment.parent / "logs", read_env_file(environment).get(CLOCK_KEY))
     root = tmp_path_factory.mktemp("lab") / "data"
-    stores = seeding.EmbeddedStores(root)
-    scenario = build_scenario(now=datetime.now(UTC))
-    seeding.seed_cluster(scenario, stores.cluster)
-    seeding.seed_logs(scenario, seeding.logs_settings(stores.clickhouse), rows=TEST_LOG_ROWS, progress=False)
-    seeding.seed_runbooks(seeding.kb_settings(stores.chroma, corpus_cache_dir=stores.kb_corpus_cache))
-    return EmbeddedStack(root, audit_dir=stores.audit)
+    seed_embedded_lab(root, datetime.now(UTC), rows=TEST_LOG_ROWS)
+    return EmbeddedStack(root)

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from sre_lab.clients import ConfigFileError, claude_desktop_config_path, generic_config, merge_servers, server_entries
+from sre_lab.clients import (
+    ConfigFileError,
+    claude_desktop_config_path,
+    generic_config,
+    merge_servers,
+    pinned_clock,
+    server_entries,
+)
 
 CLOCK = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 
@@ -67,8 +75,59 @@ def test_merge_keeps_other_servers_and_keys_and_backs_up(tmp_path: Path) -> None
     assert sorted(result.added) == ["clickhouse-logs", "sre-knowledge-base"]
     assert result.backup == tmp_path / "claude_desktop_config.json.bak-20261126T140000Z"
     assert json.loads(result.backup.read_text()) == original
-    again = merge_servers(path, entries, clock=CLOCK)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    again = merge_servers(path, entries, clock=datetime(2026, 11, 27, tzinfo=UTC))
     assert again.unchanged == list(entries) and again.added == [] and again.updated == []
+    assert not again.changed and again.backup is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "nothing changed: no write, no new backup"
+
+
+def test_a_private_config_stays_private_and_its_owner_stays(tmp_path: Path) -> None:
+    path = tmp_path / "claude_desktop_config.json"
+    path.write_text(json.dumps({"mcpServers": {"github": {"env": {"GITHUB_TOKEN": "ghp_secret"}}}}))
+    path.chmod(0o600)
+    owner = (path.stat().st_uid, path.stat().st_gid)
+    result = merge_servers(path, server_entries("docker", tmp_path, tmp_path), clock=CLOCK)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert (path.stat().st_uid, path.stat().st_gid) == owner
+    assert result.backup is not None and stat.S_IMODE(result.backup.stat().st_mode) == 0o600
+    path.chmod(0o644)  # a shared one stays shared
+    merge_servers(path, server_entries("embedded", tmp_path, tmp_path, "2026-11-26T14:23:30Z"), clock=CLOCK)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_a_new_config_is_created_private(tmp_path: Path) -> None:
+    path = tmp_path / "Claude" / "claude_desktop_config.json"
+    merge_servers(path, server_entries("docker", tmp_path, tmp_path))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_symlinked_config_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles" / "claude.json"
+    dotfiles.parent.mkdir()
+    dotfiles.write_text(json.dumps({"mcpServers": {"github": {"command": "gh"}}}))
+    link = tmp_path / "Claude" / "claude_desktop_config.json"
+    link.parent.mkdir()
+    link.symlink_to(dotfiles)
+    result = merge_servers(link, server_entries("docker", tmp_path, tmp_path), clock=CLOCK)
+    assert link.is_symlink() and link.resolve() == dotfiles.resolve()
+    assert result.path == dotfiles.resolve()
+    assert set(json.loads(dotfiles.read_text())["mcpServers"]) >= {"github", "kubernetes"}
+    assert result.backup is not None and result.backup.parent == dotfiles.parent
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match="is a directory"):
+        merge_servers(tmp_path, server_entries("docker", tmp_path, tmp_path))
+
+
+def test_embedded_entries_pin_logs_mcp_to_the_scenario_clock(tmp_path: Path) -> None:
+    entries = server_entries("embedded", tmp_path, tmp_path, "2026-11-26T14:23:30Z")
+    assert entries["clickhouse-logs"]["env"]["LOGS_MCP_FIXED_NOW"] == "2026-11-26T14:23:30Z"
+    path = tmp_path / "claude_desktop_config.json"
+    merge_servers(path, entries)
+    assert pinned_clock(path) == "2026-11-26T14:23:30Z"
+    assert pinned_clock(tmp_path / "missing.json") is None
 
 
 def test_missing_file_is_created_without_backup(tmp_path: Path) -> None:

@@ -13,32 +13,41 @@ from sre_lab.docker import DockerError, down_command, ensure_env_file, lab_api_k
 def test_env_file_is_private_generated_once_and_completed(tmp_path: Path) -> None:
     path = tmp_path / ".lab" / "lab.env"
     first = ensure_env_file(path)
-    assert set(first) == {"CLICKHOUSE_READER_PASSWORD", "CLICKHOUSE_WRITER_PASSWORD", "LAB_API_KEYS"}
+    assert set(first) == {"CLICKHOUSE_READER_PASSWORD", "CLICKHOUSE_WRITER_PASSWORD", "LAB_API_KEYS", "SCENARIO_NOW"}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert first["CLICKHOUSE_READER_PASSWORD"] != first["CLICKHOUSE_WRITER_PASSWORD"]
     assert len(lab_api_key(first) or "") >= 16
-    assert ensure_env_file(path) == first, "idempotent: existing secrets are kept"
+    assert ensure_env_file(path) == first, "idempotent: existing secrets (and the clock) are kept"
     path.write_text("LAB_API_KEYS=lab:keep-this-key-123456\n")
     completed = ensure_env_file(path)
     assert completed["LAB_API_KEYS"] == "lab:keep-this-key-123456" and "CLICKHOUSE_READER_PASSWORD" in completed
     assert read_env_file(path) == completed
 
 
-def test_compose_commands(tmp_path: Path) -> None:
-    env = tmp_path / "lab.env"
-    assert up_command(env) == [
+def test_compose_commands_use_absolute_paths(tmp_path: Path) -> None:
+    env, compose = tmp_path / ".lab" / "lab.env", tmp_path / "compose.yaml"
+    assert up_command(compose, env) == [
         "docker",
         "compose",
         "--env-file",
         str(env),
         "-f",
-        "compose.yaml",
+        str(compose),
         "up",
         "-d",
         "--build",
         "--wait",
     ]
-    assert down_command(env, volumes=True)[-2:] == ["down", "--volumes"]
+    assert down_command(compose, env, volumes=True)[-2:] == ["down", "--volumes"]
+
+
+def test_env_file_carries_the_scenario_clock(tmp_path: Path) -> None:
+    path = tmp_path / "lab.env"
+    first = ensure_env_file(path, "2026-11-26T14:23:30Z")
+    assert first["SCENARIO_NOW"] == "2026-11-26T14:23:30Z"
+    assert ensure_env_file(path)["SCENARIO_NOW"] == "2026-11-26T14:23:30Z", "kept until a new clock is given"
+    moved = ensure_env_file(path, "2026-12-01T08:00:00Z")
+    assert moved["SCENARIO_NOW"] == "2026-12-01T08:00:00Z" and moved["LAB_API_KEYS"] == first["LAB_API_KEYS"]
 
 
 def fake_docker(bin_dir: Path, info_exit: int) -> None:

@@ -1,22 +1,27 @@
 """MCP client configuration: what to paste into (or merge into) Claude Desktop, Claude Code or anything else.
 
 The merge keeps every other key and server, backs the old file up first, writes atomically, and refuses to
-touch a file that is not valid JSON (a half-edited config is the user's, not ours to "fix").
+touch a file that is not valid JSON (a half-edited config is the user's, not ours to "fix"). The file keeps
+its mode and owner (a 0600 config holding another server's token stays 0600), a symlinked config is written
+through to its target (the link stays a link), and nothing is written or backed up when nothing changes.
+The embedded entries pin logs-mcp to the lab's scenario clock, so Claude answers like `sre-lab investigate`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sre_lab.stack import SERVERS, console_script, docker_exec_args
+from sre_lab.servers import SERVERS, console_script, docker_exec_args
 
 Mode = Literal["docker", "embedded"]
 
@@ -42,12 +47,14 @@ def claude_desktop_config_path(
     return base / "Claude" / "claude_desktop_config.json"
 
 
-def server_entries(mode: Mode, data_dir: Path, audit_dir: Path) -> dict[str, dict[str, Any]]:
+def server_entries(
+    mode: Mode, data_dir: Path, audit_dir: Path, scenario_now: str | None = None
+) -> dict[str, dict[str, Any]]:
     """The `mcpServers` entries for the three servers.
 
     docker: stdio through `docker exec -i <container> <server> --transport stdio` (the containers already
-    have their stores and audit paths in their environment). embedded: the venv's console scripts with
-    absolute paths, pointed at the embedded stores under `data_dir`.
+    have their stores, audit paths and scenario clock in their environment). embedded: the venv's console
+    scripts with absolute paths, pointed at the embedded stores under `data_dir` and the scenario clock.
     """
     entries: dict[str, dict[str, Any]] = {}
     for server in SERVERS:
@@ -58,27 +65,34 @@ def server_entries(mode: Mode, data_dir: Path, audit_dir: Path) -> dict[str, dic
             entries[server.key] = {
                 "command": str(Path(command).absolute()),
                 "args": [],
-                "env": server.embedded_env(data_dir.absolute(), audit_dir.absolute()),
+                "env": server.embedded_env(data_dir.absolute(), audit_dir.absolute(), scenario_now),
             }
     return entries
 
 
 @dataclass(frozen=True)
 class MergeResult:
-    path: Path
+    path: Path  # the file written (a symlink's target)
     backup: Path | None
     added: list[str]
     updated: list[str]
     unchanged: list[str]
     kept: list[str]
 
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated)
+
 
 def merge_servers(path: Path, entries: Mapping[str, Mapping[str, Any]], clock: datetime | None = None) -> MergeResult:
     """Merge `entries` into the `mcpServers` of the JSON file at `path` (created if missing)."""
+    target = path.resolve() if path.is_symlink() else path  # write through the link; the link stays
+    if target.is_dir():
+        raise ConfigFileError(f"{path} is a directory: give the path of the config file; nothing was changed")
     data: dict[str, Any] = {}
-    backup = None
-    if path.exists():
-        text = path.read_text(encoding="utf-8")
+    exists = target.exists()
+    if exists:
+        text = target.read_text(encoding="utf-8")
         try:
             loaded = json.loads(text) if text.strip() else {}
         except json.JSONDecodeError as exc:
@@ -91,27 +105,61 @@ def merge_servers(path: Path, entries: Mapping[str, Mapping[str, Any]], clock: d
         if not isinstance(loaded.get("mcpServers", {}), dict):
             raise ConfigFileError(f"{path}: 'mcpServers' is not an object; nothing was changed")
         data = loaded
-        stamp = (clock or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-        backup = path.with_name(f"{path.name}.bak-{stamp}")
-        shutil.copy2(path, backup)
     servers: dict[str, Any] = dict(data.get("mcpServers", {}))
     added = [key for key in entries if key not in servers]
     updated = [key for key in entries if key in servers and servers[key] != entries[key]]
     unchanged = [key for key in entries if key in servers and servers[key] == entries[key]]
     kept = [key for key in servers if key not in entries]
+    if exists and not (added or updated):
+        return MergeResult(target, None, added, updated, unchanged, kept)
+    backup = None
+    if exists:
+        stamp = (clock or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+        backup = target.with_name(f"{target.name}.bak-{stamp}")
+        shutil.copy2(target, backup)  # keeps the mode: a private config's backup stays private
     servers.update({key: dict(value) for key, value in entries.items()})
     data["mcpServers"] = servers
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    temporary.replace(path)
-    return MergeResult(path, backup, added, updated, unchanged, kept)
+    _replace(target, json.dumps(data, indent=2) + "\n")
+    return MergeResult(target, backup, added, updated, unchanged, kept)
 
 
-def generic_config(mode: Mode, data_dir: Path, audit_dir: Path, api_key: str | None) -> dict[str, Any]:
+def _replace(target: Path, text: str) -> None:
+    """Write `text` to `target` atomically, keeping its mode and owner (a new file is private: 0600)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    before = target.stat() if target.exists() else None
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            if before is not None:
+                os.fchmod(fh.fileno(), before.st_mode & 0o7777)
+                if (before.st_uid, before.st_gid) != (os.getuid(), os.getgid()):
+                    # only root may give a file away; anyone else keeps the group at best
+                    with contextlib.suppress(PermissionError):
+                        os.fchown(fh.fileno(), before.st_uid, before.st_gid)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def pinned_clock(path: Path) -> str | None:
+    """The scenario clock a client config pins logs-mcp to (None: no lab entry, or not pinned)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entry = data["mcpServers"][next(s.key for s in SERVERS if s.name == "logs-mcp")]
+        return str(entry["env"]["LOGS_MCP_FIXED_NOW"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def generic_config(
+    mode: Mode, data_dir: Path, audit_dir: Path, api_key: str | None, scenario_now: str | None = None
+) -> dict[str, Any]:
     """A client-neutral description: stdio commands, and in docker mode the HTTP endpoints too."""
     servers = []
-    for key, entry in server_entries(mode, data_dir, audit_dir).items():
+    for key, entry in server_entries(mode, data_dir, audit_dir, scenario_now).items():
         server = next(s for s in SERVERS if s.key == key)
         item: dict[str, Any] = {"name": key, "server": server.name, "transport": "stdio", **entry}
         servers.append(item)

@@ -2,34 +2,58 @@
 
 The same functions serve the embedded lab (chDB and Chroma directories under the data dir) and the compose
 seed job (ClickHouse and Chroma servers, configured by the servers' own `LOGS_MCP_*` / `KB_MCP_*` variables).
+Seeding the embedded lab records each store in the data directory's state file (`sre_lab.labstate`), with
+the scenario clock the servers will answer relative to.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sre_lab import labstate
 from sre_lab.paths import EmbeddedStores
-from sre_lab.scenario import Scenario
+from sre_lab.scenario import Scenario, build_scenario
 
-__all__ = ["EmbeddedStores", "kb_settings", "logs_settings", "seed_cluster", "seed_logs", "seed_runbooks"]
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the servers' packages cost a second to import: only the seeders that use them load them
+    from kb_mcp.config import KbSettings
     from kb_mcp.models import IngestReport
+    from logs_mcp.config import LogsSettings
     from sre_lab.cluster_snapshot import SnapshotSummary
     from sre_lab.loggen import SeedReport
+
+__all__ = [
+    "LAB_LOG_ROWS",
+    "EmbeddedStores",
+    "LabSeedReport",
+    "kb_settings",
+    "logs_settings",
+    "seed_cluster",
+    "seed_embedded_lab",
+    "seed_logs",
+    "seed_runbooks",
+]
 
 LAB_LOG_ROWS = 3_000_000
 """The embedded lab's default volume: 24 h of traffic plus the incident (a few million rows)."""
 
 
-def seed_cluster(scenario: Scenario, out: Path) -> SnapshotSummary:
-    from sre_lab.cluster_snapshot import write_cluster_snapshot
+def seed_cluster(scenario: Scenario, out: Path, lab_root: Path | None = None) -> SnapshotSummary:
+    """Write the cluster snapshot; with `lab_root`, record it in that embedded lab's state."""
+    from sre_lab.cluster_snapshot import write_cluster_snapshot  # deferred with the other writers
 
-    return write_cluster_snapshot(scenario, out)
+    summary = write_cluster_snapshot(scenario, out)
+    if lab_root is not None:
+        counts = {name.removesuffix(".json"): n for name, n in summary.counts.items()}
+        counts["log files"] = summary.log_files
+        labstate.record_store(lab_root, "cluster", counts, scenario.now, scenario.seed)
+    return summary
 
 
-def logs_settings(data_dir: Path | None = None, **overrides: Any) -> Any:
+def logs_settings(data_dir: Path | None = None, **overrides: Any) -> LogsSettings:
     """LogsSettings from the environment, pointed at `data_dir` (embedded chDB) when given."""
     from logs_mcp.config import LogsSettings
 
@@ -38,7 +62,7 @@ def logs_settings(data_dir: Path | None = None, **overrides: Any) -> Any:
     return LogsSettings(**overrides)
 
 
-def kb_settings(chroma_path: Path | None = None, **overrides: Any) -> Any:
+def kb_settings(chroma_path: Path | None = None, **overrides: Any) -> KbSettings:
     """KbSettings from the environment, pointed at `chroma_path` (embedded Chroma) when given."""
     from kb_mcp.config import KbSettings
 
@@ -47,13 +71,60 @@ def kb_settings(chroma_path: Path | None = None, **overrides: Any) -> Any:
     return KbSettings(**overrides)
 
 
-def seed_logs(scenario: Scenario, settings: Any, rows: int = LAB_LOG_ROWS, progress: bool = True) -> SeedReport:
+def seed_logs(
+    scenario: Scenario,
+    settings: LogsSettings,
+    rows: int = LAB_LOG_ROWS,
+    progress: bool = True,
+    lab_root: Path | None = None,
+) -> SeedReport:
+    """Replace the log store's data with the incident's; with `lab_root`, record it in that lab's state."""
     from sre_lab.loggen import seed_log_store
 
-    return seed_log_store(scenario, settings=settings, rows=rows, progress=progress)
+    report = seed_log_store(scenario, settings=settings, rows=rows, progress=progress)
+    if lab_root is not None:
+        counts = {"rows": report.rows, "requests": report.requests, "slow_queries": report.slow_queries}
+        labstate.record_store(lab_root, "logs", counts, scenario.now, scenario.seed)
+    return report
 
 
-def seed_runbooks(settings: Any, runbooks_dir: Path | None = None) -> IngestReport:
+def seed_runbooks(settings: KbSettings, runbooks_dir: Path | None = None, lab_root: Path | None = None) -> IngestReport:
+    """Ingest the runbooks (idempotent); with `lab_root`, record them in that lab's state."""
     from kb_mcp.ingest import ingest_runbooks
 
-    return ingest_runbooks(settings, runbooks_dir)
+    report = ingest_runbooks(settings, runbooks_dir)
+    if lab_root is not None:
+        labstate.record_store(lab_root, "runbooks", {"runbooks": report.runbooks, "sections": report.sections}, None)
+    return report
+
+
+@dataclass(frozen=True)
+class LabSeedReport:
+    scenario: Scenario
+    cluster: SnapshotSummary
+    logs: SeedReport
+    runbooks: IngestReport
+
+
+def seed_embedded_lab(
+    root: Path,
+    now: datetime | None = None,
+    *,
+    rows: int = LAB_LOG_ROWS,
+    seed: int = 7,
+    progress: bool = False,
+    on_step: Callable[[str, Any], None] = lambda step, report: None,
+) -> LabSeedReport:
+    """Seed every store of the embedded lab under `root` as of `now` (default: the current time)."""
+    labstate.claim(root)
+    stores = EmbeddedStores(root)
+    scenario = build_scenario(now=now, seed=seed)
+    cluster = seed_cluster(scenario, stores.cluster, lab_root=root)
+    on_step("cluster", cluster)
+    logs_store = logs_settings(stores.clickhouse, clickhouse_url=None)  # embedded, whatever the environment says
+    logs = seed_logs(scenario, logs_store, rows, progress=progress, lab_root=root)
+    on_step("logs", logs)
+    kb_store = kb_settings(stores.chroma, chroma_url=None, corpus_cache_dir=stores.kb_corpus_cache)
+    runbooks = seed_runbooks(kb_store, lab_root=root)
+    on_step("runbooks", runbooks)
+    return LabSeedReport(scenario, cluster, logs, runbooks)

@@ -1,76 +1,122 @@
 """The lab's servers and how each stack (embedded processes, or the compose containers) runs them.
 
 One table of servers serves `sre-lab up`, `status`, `config claude-desktop` and `investigate`, so the
-command a test runs is the command Claude Desktop runs.
+command a test runs is the command Claude Desktop runs. Each stack pins the servers to the lab's scenario
+clock (`sre_lab.labstate`): the embedded one from the data directory's state file, the compose one from
+`.lab/lab.env` (compose hands the same value to the containers).
+
+A server's stderr goes to `<logs>/<server>.log`, not to the terminal: a server that cannot start says why
+there, and `server_failure` turns its last line into the error the user sees.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
+import anyio
 from mcp import Client, StdioServerParameters
+from mcp.client._transport import TransportStreams  # the SDK's own name for what a transport yields
+from mcp.client.stdio import stdio_client
 
-from kb_mcp.config import default_onnx_cache_dir
+from sre_lab.labstate import read_state
 from sre_lab.paths import EmbeddedStores
+from sre_lab.servers import SERVERS, console_script, docker_exec_args, server_named
 
 
-@dataclass(frozen=True)
-class ServerDef:
-    name: str  # the server and its console script, e.g. k8s-mcp
-    key: str  # the mcpServers entry name Claude Desktop shows
-    container: str  # the compose container name (compose.yaml sets container_name)
-    env_prefix: str
-    http_port: int  # published on 127.0.0.1 by compose.yaml
+class Stack(Protocol):
+    """What the checks and the investigation need from a stack."""
 
-    def embedded_env(self, data_dir: Path, audit_dir: Path) -> dict[str, str]:
-        """The environment that points this server at the embedded stores under `data_dir`."""
-        stores = EmbeddedStores(data_dir)
-        env = {f"{self.env_prefix}AUDIT_LOG": str(audit_dir / f"{self.name}.jsonl")}
-        if self.name == "k8s-mcp":
-            env |= {"K8S_MCP_BACKEND": "snapshot", "K8S_MCP_SNAPSHOT_DIR": str(stores.cluster)}
-        elif self.name == "logs-mcp":
-            env |= {"LOGS_MCP_DATA_DIR": str(stores.clickhouse)}
-        elif self.name == "kb-mcp":
-            env |= {
-                "KB_MCP_CHROMA_PATH": str(stores.chroma),
-                "KB_MCP_CORPUS_CACHE_DIR": str(stores.kb_corpus_cache),
-                # the export `make setup` made, wherever the client's own environment puts its cache
-                "KB_MCP_ONNX_CACHE_DIR": os.environ.get("KB_MCP_ONNX_CACHE_DIR") or str(default_onnx_cache_dir()),
-            }
-        return env
+    kind: str
+    scenario_now: str | None
+
+    def client(self, name: str) -> Client: ...
+
+    def server_failure(self, name: str) -> str | None: ...
 
 
-SERVERS: tuple[ServerDef, ...] = (
-    ServerDef("k8s-mcp", "kubernetes", "sre-lab-k8s-mcp", "K8S_MCP_", 8101),
-    ServerDef("logs-mcp", "clickhouse-logs", "sre-lab-logs-mcp", "LOGS_MCP_", 8102),
-    ServerDef("kb-mcp", "sre-knowledge-base", "sre-lab-kb-mcp", "KB_MCP_", 8103),
-)
+class _StdioStack:
+    """Servers as stdio subprocesses whose stderr goes to one log file each."""
+
+    kind = "stdio"
+    scenario_now: str | None = None
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+
+    def params(self, name: str) -> StdioServerParameters:
+        raise NotImplementedError
+
+    def server_log(self, name: str) -> Path:
+        return self.log_dir / f"{server_named(name).name}.log"
+
+    def client(self, name: str) -> Client:
+        return Client(self._transport(self.params(name), self.server_log(name)))
+
+    @asynccontextmanager
+    async def _transport(self, params: StdioServerParameters, log: Path) -> AsyncIterator[TransportStreams]:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w", encoding="utf-8") as errlog:
+            async with stdio_client(params, errlog=errlog) as streams:
+                yield streams
+
+    def server_failure(self, name: str) -> str | None:
+        """The last thing the server wrote on stderr (its start-up error, when it did not start)."""
+        try:
+            lines = self.server_log(name).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        meaningful = [line.strip() for line in lines if line.strip()]
+        errors = [line for line in meaningful if line.startswith("error:") or " ERROR " in line]
+        last = (errors or meaningful)[-1:]
+        return last[0].removeprefix("error:").strip() if last else None
 
 
-def console_script(name: str) -> str | None:
-    """The server's console script next to this interpreter (the venv), else on PATH."""
-    local = Path(sys.executable).parent / name
-    return str(local) if local.exists() else shutil.which(name)
+class EmbeddedStack(_StdioStack):
+    """Every server as a local stdio process, over the embedded stores under `data_dir`."""
+
+    kind = "embedded"
+
+    def __init__(
+        self,
+        data_dir: Path,
+        audit_dir: Path | None = None,
+        base_env: Mapping[str, str] | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
+        super().__init__(log_dir or data_dir.parent / "logs")
+        self.data_dir = data_dir
+        self.audit_dir = audit_dir or EmbeddedStores(data_dir).audit
+        self.base_env = dict(os.environ if base_env is None else base_env)
+        state = read_state(data_dir)
+        self.scenario_now = state.clock_text() if state else None
+
+    def params(self, name: str) -> StdioServerParameters:
+        server = server_named(name)
+        command = console_script(server.name)
+        if command is None:
+            raise FileNotFoundError(f"{server.name} is not installed in this environment (run make setup)")
+        env = {**self.base_env, **server.embedded_env(self.data_dir, self.audit_dir, self.scenario_now)}
+        return StdioServerParameters(command=command, args=[], env=env)
 
 
-def embedded_params(
-    server: ServerDef, data_dir: Path, audit_dir: Path, base_env: Mapping[str, str]
-) -> StdioServerParameters:
-    command = console_script(server.name)
-    if command is None:
-        raise FileNotFoundError(f"{server.name} is not installed in this environment (run make setup)")
-    return StdioServerParameters(command=command, args=[], env={**base_env, **server.embedded_env(data_dir, audit_dir)})
+class ComposeStack(_StdioStack):
+    """The running compose lab: stdio through `docker exec -i` into each container."""
 
+    kind = "compose"
 
-def docker_exec_args(server: ServerDef) -> list[str]:
-    """How Claude Desktop talks to the compose container: stdio through docker exec."""
-    return ["exec", "-i", server.container, server.name, "--transport", "stdio"]
+    def __init__(self, log_dir: Path, scenario_now: str | None = None, docker: str = "docker") -> None:
+        super().__init__(log_dir)
+        self.scenario_now = scenario_now
+        self.docker = docker
+
+    def params(self, name: str) -> StdioServerParameters:
+        return StdioServerParameters(command=self.docker, args=docker_exec_args(server_named(name)))
 
 
 @dataclass(frozen=True)
@@ -82,50 +128,26 @@ class CheckResult:
     error: str | None = None
 
 
-async def check(server: ServerDef, params: StdioServerParameters) -> CheckResult:
-    """A real MCP initialize + tools/list against the server."""
+async def check(stack: Stack, name: str) -> CheckResult:
+    """A real MCP initialize + tools/list against one server of `stack`."""
     started = time.perf_counter()
     try:
-        async with Client(params) as client:
+        async with stack.client(name) as client:
             tools = (await client.list_tools()).tools
     except Exception as exc:  # any failure to talk MCP is the finding, whatever its type
-        return CheckResult(server.name, False, error=f"{type(exc).__name__}: {exc}"[:300])
-    return CheckResult(server.name, True, tools=len(tools), seconds=time.perf_counter() - started)
+        why = stack.server_failure(name) or f"{type(exc).__name__}: {exc}"
+        return CheckResult(name, False, seconds=time.perf_counter() - started, error=why[:300])
+    return CheckResult(name, True, tools=len(tools), seconds=time.perf_counter() - started)
 
 
-class EmbeddedStack:
-    """Every server as a local stdio process, over the embedded stores under `data_dir`."""
+async def check_all(stack: Stack) -> list[CheckResult]:
+    """Every server checked at once (each is its own process), in the order of SERVERS."""
+    results: dict[str, CheckResult] = {}
 
-    kind = "embedded"
+    async def one(name: str) -> None:
+        results[name] = await check(stack, name)
 
-    def __init__(self, data_dir: Path, audit_dir: Path | None = None, base_env: Mapping[str, str] | None = None):
-        import os
-
-        self.data_dir = data_dir
-        self.audit_dir = audit_dir or EmbeddedStores(data_dir).audit
-        self.base_env = dict(os.environ if base_env is None else base_env)
-
-    def params(self, name: str) -> StdioServerParameters:
-        return embedded_params(server_named(name), self.data_dir, self.audit_dir, self.base_env)
-
-    def client(self, name: str) -> Client:
-        return Client(self.params(name))
-
-
-class ComposeStack:
-    """The running compose lab: stdio through `docker exec -i` into each container."""
-
-    kind = "compose"
-
-    def params(self, name: str) -> StdioServerParameters:
-        return StdioServerParameters(command="docker", args=docker_exec_args(server_named(name)))
-
-    def client(self, name: str) -> Client:
-        return Client(self.params(name))
-
-
-def server_named(name: str) -> ServerDef:
-    for server in SERVERS:
-        if name in (server.name, server.key):
-            return server
-    raise KeyError(f"no server {name!r}; servers: {', '.join(s.name for s in SERVERS)}")
+    async with anyio.create_task_group() as tasks:
+        for server in SERVERS:
+            tasks.start_soon(one, server.name)
+    return [results[server.name] for server in SERVERS]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
 from sre_lab.investigate.session import LimitReached, Session
+
+if TYPE_CHECKING:
+    import anthropic
 
 SERVER_OF_PREFIX = {"k8s": "k8s-mcp", "logs": "logs-mcp", "kb": "kb-mcp"}
 
@@ -30,29 +33,43 @@ class ModelTurn(BaseModel):
         return {"role": "assistant", "content": content}
 
 
+class ModelUnavailable(Exception):
+    """The model could not answer (unreachable, bad key, refused request); the message says which."""
+
+
 class Model(Protocol):
+    """The boundary: one turn of the conversation. Raises `ModelUnavailable` when the model cannot answer."""
+
     async def respond(self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelTurn: ...
 
 
 class AnthropicModel:
-    """Claude through the Anthropic Messages API (ANTHROPIC_API_KEY from the environment)."""
+    """Claude through the Anthropic Messages API (ANTHROPIC_API_KEY, and ANTHROPIC_BASE_URL if set)."""
 
-    def __init__(self, model: str, max_tokens: int = 2048) -> None:
-        import anthropic
+    def __init__(self, model: str, max_tokens: int = 2048, timeout_s: float = 60.0, max_retries: int = 1) -> None:
+        import anthropic  # 1-3 s to import: only the agent driver pays for it
 
-        self.client = anthropic.AsyncAnthropic()
+        self.api = anthropic
+        self.client = anthropic.AsyncAnthropic(timeout=timeout_s, max_retries=max_retries)
         self.model = model
         self.max_tokens = max_tokens
 
     async def respond(self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelTurn:
         # Our messages and tool specs are the API's JSON shapes; the SDK's TypedDicts describe the same thing.
-        response = await self.client.messages.create(
-            model=self.model,
-            max_tokens=self.max_tokens,
-            system=system,
-            messages=messages,  # type: ignore[arg-type]
-            tools=tools,  # type: ignore[arg-type]
-        )
+        try:
+            response = await self.client.messages.create(
+                model=self.model,
+                max_tokens=self.max_tokens,
+                system=system,
+                messages=messages,  # type: ignore[arg-type]
+                tools=tools,  # type: ignore[arg-type]
+            )
+        except self.api.APIStatusError as exc:
+            raise ModelUnavailable(
+                f"the Anthropic API refused the request ({exc.status_code}: {_reason(exc)})"
+            ) from exc
+        except self.api.APIConnectionError as exc:
+            raise ModelUnavailable(f"the Anthropic API is unreachable ({exc.__cause__ or exc})") from exc
         text = "".join(block.text for block in response.content if block.type == "text")
         uses = [ToolUse(id=b.id, name=b.name, input=dict(b.input)) for b in response.content if b.type == "tool_use"]
         return ModelTurn(text=text, tool_uses=uses)
@@ -104,3 +121,11 @@ async def run_agent(session: Session, symptom: str, model: Model) -> str:
             content = json.dumps(data)[:20_000] if data is not None else session.calls[-1].summary
             results.append({"type": "tool_result", "tool_use_id": use.id, "content": content, "is_error": data is None})
         messages.append({"role": "user", "content": results})
+
+
+def _reason(exc: anthropic.APIStatusError) -> str:
+    """The API's own error message (`{"error": {"message": ...}}`), else the status line."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    message = error.get("message") if isinstance(error, dict) else None
+    return str(message or exc.message)

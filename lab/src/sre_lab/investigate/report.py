@@ -87,6 +87,9 @@ class Report(BaseModel):
     symptom: str
     stack: str
     driver: Literal["playbook", "agent"]
+    scenario_now: str | None = Field(
+        default=None, description="The lab's scenario clock: the moment the servers answered as of (None: live)."
+    )
     started_at: str
     duration_s: float
     calls: list[CallRecord]
@@ -95,6 +98,7 @@ class Report(BaseModel):
     runbooks: RunbookFindings
     synthesis: Synthesis
     limits: Limits
+    notes: list[str] = Field(default=[], description="What the reader should know (e.g. the agent fell back).")
 
 
 def report_schema() -> dict[str, Any]:

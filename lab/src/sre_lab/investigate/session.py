@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 
 from mcp import Client
 
+from sre_lab.errors import LabError
 from sre_lab.investigate.findings import Findings
 from sre_lab.investigate.report import CallRecord
 
@@ -23,8 +24,23 @@ class LimitReached(Exception):
 
 class StackLike(Protocol):
     kind: str
+    scenario_now: str | None
 
     def client(self, name: str) -> Client: ...
+
+    def server_failure(self, name: str) -> str | None: ...
+
+
+class Progress(Protocol):
+    """Who watches the calls as they run (the CLI prints each one)."""
+
+    def start(self, server: str, tool: str, arguments: dict[str, Any]) -> None: ...
+
+    def done(self, call: CallRecord) -> None: ...
+
+
+class ServerDidNotStart(LabError):
+    """A server of the stack could not be reached; the message says which and why (the server's own words)."""
 
 
 @dataclass
@@ -34,6 +50,7 @@ class Session:
     max_seconds: float
     findings: Findings
     clock: Callable[[], float] = time.monotonic
+    progress: Progress | None = None
     calls: list[CallRecord] = field(default_factory=list)
     started: float = 0.0
 
@@ -47,6 +64,8 @@ class Session:
         if self.clock() - self.started > self.max_seconds:
             raise LimitReached("time", f"stopped after {self.max_seconds:g} s (--max-seconds)")
         began = time.perf_counter()
+        if self.progress is not None:
+            self.progress.start(server, tool, arguments)
         try:
             result = await self.clients[server].call_tool(tool, arguments)
         except Exception as exc:  # a transport failure is a finding of the investigation, not a crash
@@ -73,13 +92,22 @@ class Session:
                 duration_ms=round((time.perf_counter() - began) * 1000, 1),
             )
         )
+        if self.progress is not None:
+            self.progress.done(self.calls[-1])
 
 
-async def open_session(stack: StackLike, exits: AsyncExitStack, max_steps: int, max_seconds: float) -> Session:
+async def open_session(
+    stack: StackLike, exits: AsyncExitStack, max_steps: int, max_seconds: float, progress: Progress | None = None
+) -> Session:
+    """Start (or reach) the three servers; `ServerDidNotStart` names the one that did not answer, and why."""
     clients = {}
     for name in ("k8s-mcp", "logs-mcp", "kb-mcp"):
-        clients[name] = await exits.enter_async_context(stack.client(name))
-    return Session(clients, max_steps=max_steps, max_seconds=max_seconds, findings=Findings())
+        try:
+            clients[name] = await exits.enter_async_context(stack.client(name))
+        except Exception as exc:  # whatever broke the connection, the server's own last word says most
+            why = stack.server_failure(name) or f"{type(exc).__name__}: {exc}"
+            raise ServerDidNotStart(f"{name} did not start: {why}") from exc
+    return Session(clients, max_steps=max_steps, max_seconds=max_seconds, findings=Findings(), progress=progress)
 
 
 def summarize(tool: str, data: dict[str, Any]) -> str:
