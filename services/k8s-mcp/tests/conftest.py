@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,10 @@ import pytest
 
 from k8s_mcp.config import K8sSettings
 from k8s_mcp.server import create_server
+
+# `cluster_objects` (real-shaped API objects) is shared by several test modules; pytest's importlib mode does not
+# put this folder on sys.path by itself.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 class FakeClock:

@@ -24,7 +24,8 @@ from kubernetes.client import (
 )
 
 from k8s_mcp.diagnosis import crash_summary
-from k8s_mcp.formatting import age, describe_env, describe_probe, pod_status, ready_count
+from k8s_mcp.formatting import age, describe_env, describe_probe
+from k8s_mcp.pod_status import print_pod
 
 NOW = datetime(2026, 11, 26, 14, 23, tzinfo=UTC)
 
@@ -54,12 +55,12 @@ def test_status_comes_from_container_states_not_the_phase() -> None:
     oom = status(V1ContainerState(terminated=V1ContainerStateTerminated(reason="OOMKilled", exit_code=137)))
     pulling = status(V1ContainerState(waiting=V1ContainerStateWaiting(reason="ImagePullBackOff")))
     running = status(V1ContainerState(running=V1ContainerStateRunning(started_at=NOW)), ready=True)
-    assert pod_status(pod(crash)) == "CrashLoopBackOff"
-    assert pod_status(pod(oom)) == "OOMKilled"
-    assert pod_status(pod(pulling)) == "ImagePullBackOff"
-    assert pod_status(pod(running)) == "Running"
-    assert pod_status(pod(running, deleting=True)) == "Terminating"
-    assert ready_count(pod(running, status(V1ContainerState(), name="sidecar"))) == "1/2"
+    assert print_pod(pod(crash)).status == "CrashLoopBackOff"
+    assert print_pod(pod(oom)).status == "OOMKilled"
+    assert print_pod(pod(pulling)).status == "ImagePullBackOff"
+    assert print_pod(pod(running)).status == "Running"
+    assert print_pod(pod(running, deleting=True)).status == "Terminating"
+    assert print_pod(pod(running, status(V1ContainerState(), name="sidecar"))).ready == "1/2"
 
 
 def test_env_keeps_secret_references_and_masks_literal_credentials() -> None:

@@ -1,51 +1,41 @@
-"""`diagnose_deployment`: deployment → pods → container last states → warning events → crash log tail,
-condensed into one verdict an on-call engineer can read in a second."""
+"""`diagnose_workload`: workload → its pods → container states and last states → events → the workload's own
+conditions → the crash log of the worst pod, condensed into one verdict an on-call engineer can read in a second.
+
+Health and verdict come from the same facts: a workload is `healthy` only when every desired pod is ready and
+no container restarted within `causes.RECENT`; otherwise the verdict names each cause found (or says that none
+is visible), so the two never disagree.
+"""
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
-from kubernetes.client import V1Pod
+from kubernetes.client import V1CronJob, V1Deployment, V1Job, V1Pod
 
 from k8s_mcp.backends import ClusterBackend
-from k8s_mcp.formatting import (
-    event_time,
-    is_ready,
-    last_termination,
-    name_of,
-    pod_status,
-    ready_count,
-    restarts,
-    summarize_event,
-)
-from k8s_mcp.models import Diagnosis, PodFinding
+from k8s_mcp.causes import SEVERITY, Problem, describe_event, first_line, latest, pod_problems
+from k8s_mcp.formatting import conditions_of, event_time, last_termination, pod_containers, summarize_event
+from k8s_mcp.index import NamespaceIndex, match_labels, name_of, type_kind
+from k8s_mcp.models import Cause, Diagnosis, Health, PodFinding
+from k8s_mcp.workloads import desired_replicas, images_of, job_status
 from mcp_common.errors import ToolError
 
-CRASH_STATUSES = {"CrashLoopBackOff", "OOMKilled", "Error", "RunContainerError"}
-IMAGE_STATUSES = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName"}
+KINDS_READ = {
+    "Deployment": ("Deployment", "ReplicaSet", "Pod", "Event"),
+    "StatefulSet": ("StatefulSet", "Pod", "Event"),
+    "DaemonSet": ("DaemonSet", "Pod", "Event"),
+    "Job": ("Job", "Pod", "Event"),
+    "CronJob": ("CronJob", "Job", "Pod", "Event"),
+}
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T[\d:.]+Z?\s+")
 _LEVELLED = re.compile(r"^(?:\d{2}:\d{2}:\d{2}\s+)?(?:ERROR|FATAL|SEVERE|CRITICAL|WARN|INFO)\s+(?:\[[^\]]*\]\s+)?")
-_ERROR_LINE = re.compile(r"\b(ERROR|FATAL|SEVERE|Exception|Error:|panic:|Traceback)\b")
+_ERROR_LINE = re.compile(r"\b(ERROR|FATAL|SEVERE|Exception|Error:|panic:|Traceback)\b|error", re.IGNORECASE)
 _FRAME = re.compile(r"\bat\s+([\w$.]+)\(")
 _PLATFORM_FRAME = ("java.", "javax.", "jdk.", "sun.", "kotlin.", "scala.")
-MAX_LOG_LINES = 200
-
-
-def _termination(pod: V1Pod) -> tuple[str | None, int | None]:
-    """Reason and exit code of the most telling termination: current state first, then last state."""
-    for cs in (pod.status.container_statuses or []) if pod.status else []:
-        for state in (cs.state, cs.last_state):
-            if state is not None and state.terminated is not None:
-                return state.terminated.reason, state.terminated.exit_code
-    return None, None
-
-
-def _memory_limit(pod: V1Pod) -> str | None:
-    for container in pod.spec.containers or []:
-        if container.resources and container.resources.limits and "memory" in container.resources.limits:
-            return str(container.resources.limits["memory"])
-    return None
+LOG_TAIL = 200
 
 
 def _message(line: str) -> str:
@@ -53,7 +43,8 @@ def _message(line: str) -> str:
 
 
 def crash_summary(lines: list[str]) -> tuple[str | None, list[str]]:
-    """The first error in a crash log with its frame ('X in Class.method'), and the excerpt around it."""
+    """The first error in a crash log with its frame ('X in Class.method') and the excerpt around it; failing an
+    error-looking line, the last line the container printed (often the reason it gave up)."""
     for index, line in enumerate(lines):
         if not _ERROR_LINE.search(line) or _FRAME.search(line):
             continue
@@ -67,115 +58,321 @@ def crash_summary(lines: list[str]) -> tuple[str | None, list[str]]:
             if not qualified.startswith(_PLATFORM_FRAME):
                 message += " in " + ".".join(qualified.split(".")[-2:])
                 break
-        return message, excerpt
+        return first_line(message, 300), excerpt
+    tail = [line for line in lines if line.strip()]
+    if tail:
+        return first_line(_message(tail[-1]), 300), tail[-5:]
     return None, []
 
 
-def diagnose_deployment(backend: ClusterBackend, namespace: str, name: str, now: datetime) -> Diagnosis:
-    deployment = backend.deployment(namespace, name)
-    selector = deployment.spec.selector.match_labels if deployment.spec and deployment.spec.selector else None
-    if not selector:
-        raise ToolError(f"deployment '{name}' has no matchLabels selector; inspect it with list_pods instead")
-    pods = sorted(backend.pods(namespace, selector), key=name_of)
-    desired = deployment.spec.replicas if deployment.spec.replicas is not None else 1
-    image = ", ".join(c.image or "" for c in deployment.spec.template.spec.containers)
-    ready = sum(1 for p in pods if is_ready(p))
-
-    findings = [
-        PodFinding(
-            name=p.metadata.name,
-            status=pod_status(p),
-            ready=ready_count(p),
-            restarts=restarts(p),
-            last_termination=last_termination(p, now),
-            memory_limit=_memory_limit(p),
+def _workload_problems(workload: Any, index: NamespaceIndex, pods: list[V1Pod], now: datetime) -> list[Problem]:
+    """What the workload's own status says: failed creates (quota), stuck rollouts, failed or missing jobs."""
+    problems: list[Problem] = []
+    name = name_of(workload)
+    owned_names = {name} | {name_of(obj) for obj in index.owned(type_kind(workload), name)}
+    if isinstance(workload, V1Deployment):
+        owned_names |= {name_of(rs) for rs in index.replicasets_of(workload)}
+    events = index.events_about(owned_names)
+    for condition in (workload.status.conditions or []) if workload.status else []:
+        if condition.type == "ReplicaFailure" and condition.status == "True":
+            problems.append(
+                Problem(
+                    "replica_failure",
+                    None,
+                    f"cannot create pods: {first_line(condition.message)}",
+                    [f"condition ReplicaFailure=True {condition.reason or ''}: {first_line(condition.message, 300)}"],
+                )
+            )
+        if condition.type == "Progressing" and condition.status == "False":
+            problems.append(
+                Problem(
+                    "rollout_stuck",
+                    None,
+                    f"rollout stuck ({condition.reason}): {first_line(condition.message)}",
+                    [f"condition Progressing=False {condition.reason or ''}: {first_line(condition.message, 300)}"],
+                )
+            )
+    failed_create = latest(events, "FailedCreate")
+    if failed_create is not None and not any(p.kind == "replica_failure" for p in problems):
+        problems.append(
+            Problem(
+                "replica_failure",
+                None,
+                f"cannot create pods: {first_line(failed_create.message)}",
+                [describe_event(failed_create, now)],
+            )
         )
-        for p in pods
+    if isinstance(workload, V1Deployment):
+        current = _current_replicaset(workload, index)
+        old_serving = [
+            rs
+            for rs in index.replicasets_of(workload)
+            if rs is not current and rs.status is not None and (rs.status.ready_replicas or 0) > 0
+        ]
+        if old_serving and current is not None and problems == []:
+            serving = ", ".join(f"{name_of(rs)} ({rs.status.ready_replicas} ready)" for rs in old_serving)
+            problems.append(
+                Problem(
+                    "rollout_stuck",
+                    None,
+                    f"rollout to {name_of(current)} not finished; old ReplicaSets still serving: {serving}",
+                    [f"replicaset/{name_of(rs)} ready {rs.status.ready_replicas}" for rs in old_serving],
+                )
+            )
+        elif old_serving:
+            serving = ", ".join(f"{name_of(rs)} ({rs.status.ready_replicas} ready)" for rs in old_serving)
+            for problem in problems:
+                if problem.kind == "rollout_stuck":
+                    problem.evidence.append(f"old ReplicaSets still serving: {serving}")
+    return problems
+
+
+def _current_replicaset(deployment: V1Deployment, index: NamespaceIndex) -> Any | None:
+    revision = (deployment.metadata.annotations or {}).get("deployment.kubernetes.io/revision")
+    replicasets = index.replicasets_of(deployment)
+    for rs in replicasets:
+        if revision and (rs.metadata.annotations or {}).get("deployment.kubernetes.io/revision") == revision:
+            return rs
+    return max(replicasets, key=_revision, default=None)
+
+
+def _revision(replicaset: Any) -> int:
+    value = (replicaset.metadata.annotations or {}).get("deployment.kubernetes.io/revision", "")
+    return int(value) if value.isdigit() else 0
+
+
+def _job_problems(job: V1Job, now: datetime, index: NamespaceIndex) -> list[Problem]:
+    status = job_status(job)
+    if status not in ("Failed", "FailureTarget"):
+        return []
+    condition = next(
+        (c for c in (job.status.conditions or []) if c.type in ("Failed", "FailureTarget") and c.status == "True"), None
+    )
+    reason = condition.reason if condition else "Failed"
+    message = first_line(condition.message if condition else None)
+    evidence = [f"job/{name_of(job)} {status}: {reason}: {message}".rstrip(": ")]
+    event = latest(index.events_about({name_of(job)}), "BackoffLimitExceeded", "DeadlineExceeded")
+    if event is not None:
+        evidence.append(describe_event(event, now))
+    return [
+        Problem(
+            "job_failed", None, f"job {name_of(job)} failed ({reason}){': ' + message if message else ''}", evidence
+        )
     ]
-    crashed = [p for p in pods if pod_status(p) in CRASH_STATUSES]
-    crashed.sort(key=restarts, reverse=True)
-    oom = [p for p in pods if _termination(p)[0] == "OOMKilled"]
-    image_problems = [p for p in pods if pod_status(p) in IMAGE_STATUSES]
 
-    pod_names = {p.metadata.name for p in pods}
-    warnings = [
-        e
-        for e in backend.events(namespace)
-        if e.type == "Warning"
-        and (e.involved_object.name in pod_names or (e.involved_object.name or "").startswith(name))
-    ]
-    warnings.sort(key=lambda e: event_time(e) or now, reverse=True)
 
-    log_message: str | None = None
-    excerpt: list[str] = []
-    log_source: str | None = None
-    if crashed:
-        pod = crashed[0]
-        container = pod.spec.containers[0].name
-        has_previous = any(cs.last_state and cs.last_state.terminated for cs in pod.status.container_statuses or [])
-        try:
-            lines = backend.pod_log(namespace, pod.metadata.name, container, previous=has_previous, tail_lines=200)
-        except ToolError:
-            lines = []
-        log_message, excerpt = crash_summary(lines)
-        log_source = f"{pod.metadata.name}/{container} ({'previous' if has_previous else 'current'} container)"
+def _reported_ready(workload: Any) -> int:
+    """Ready pods as the workload's status reports them, for a capture that holds the workload but not its pods."""
+    status = getattr(workload, "status", None) if workload is not None else None
+    if status is None:
+        return 0
+    for field in ("ready_replicas", "number_ready", "available_replicas"):
+        value = getattr(status, field, None)
+        if value is not None:
+            return int(value)
+    return 0
 
-    verdict = _verdict(oom, crashed, image_problems, pods, desired, image, log_message)
-    health = "healthy" if ready >= desired and not crashed and not image_problems else "degraded"
+
+def _group(problems: list[Problem], desired: int, pods_total: int) -> list[Cause]:
+    by_kind: dict[str, list[Problem]] = defaultdict(list)
+    for problem in problems:
+        by_kind[problem.kind].append(problem)
+    causes = []
+    denominator = max(desired, pods_total)
+    for kind in sorted(by_kind, key=lambda k: SEVERITY.index(k) if k in SEVERITY else len(SEVERITY)):
+        group = by_kind[kind]
+        pods = sorted({p.pod for p in group if p.pod})
+        if kind == "oom_killed":
+            limits = "/".join(sorted({p.memory_limit or "no" for p in group}))
+            restarts = ", ".join(str(p.restarts) for p in sorted(group, key=lambda p: p.pod or ""))
+            summary = f"{len(pods)}/{denominator} pods OOMKilled at {limits} limit (restarts {restarts})"
+        elif pods:
+            summary = f"{len(pods)}/{denominator} pods {group[0].phrase}"
+        else:
+            summary = group[0].phrase
+        evidence = [line for p in group[:5] for line in p.evidence][:8]
+        causes.append(Cause(kind=kind, summary=summary, pods=pods or None, evidence=evidence))
+    return causes
+
+
+def _health(workload: Any, desired: int, ready: int, causes: list[Cause]) -> Health:
+    if isinstance(workload, V1Job):
+        status = job_status(workload)
+        if status in ("Complete", "SuccessCriteriaMet"):
+            return "completed"
+        if status in ("Failed", "FailureTarget"):
+            return "failed"
+        if status == "Suspended":
+            return "suspended"
+        return "degraded" if causes else "progressing"
+    if isinstance(workload, V1CronJob):
+        if any(c.kind == "job_failed" for c in causes):
+            return "failed"
+        if workload.spec and workload.spec.suspend:
+            return "suspended"
+        return "degraded" if causes else "healthy"
     if desired > 0 and ready == 0:
-        health = "down"
-    verdict = verdict or f"healthy: {ready}/{desired} pods ready, image {image}"
-    steps = _next_steps(namespace, crashed, oom, log_message)
+        return "down"
+    if causes or ready < desired:
+        return "degraded"
+    return "healthy"
 
+
+def _crash_log(
+    backend: ClusterBackend, namespace: str, problems: list[Problem]
+) -> tuple[str | None, list[str], str | None]:
+    """The crash log of the worst crashing pod: the previous container when it restarted, else the current one."""
+    crashing = [
+        p for p in problems if p.kind in ("oom_killed", "crash_loop", "init_failure", "restarts") and p.container
+    ]
+    if not crashing:
+        return None, [], None
+    worst = max(crashing, key=lambda p: (p.kind != "restarts", p.restarts))
+    assert worst.pod and worst.container
+    for previous in (True, False):
+        try:
+            lines = backend.pod_log(namespace, worst.pod, worst.container, previous=previous, tail_lines=LOG_TAIL)
+        except ToolError:
+            continue
+        if lines:
+            message, excerpt = crash_summary(lines)
+            return (
+                message,
+                excerpt,
+                f"{worst.pod}/{worst.container} ({'previous' if previous else 'current'} container)",
+            )
+    return None, [], None
+
+
+def _problems(index: NamespaceIndex, workload: Any, target: Any, pods: list[V1Pod], now: datetime) -> list[Problem]:
+    """Every problem of the workload: each pod's, the workload's own, and pods that should exist but do not."""
+    problems: list[Problem] = []
+    if isinstance(workload, V1CronJob) and target is None:
+        suspended = " (suspended)" if workload.spec and workload.spec.suspend else ""
+        problems.append(Problem("missing_pods", None, f"no job has run yet{suspended}", []))
+    for pod in pods:
+        problems += pod_problems(pod, index.row(pod), index.events_about({name_of(pod)}), now)
+    if target is None:
+        return problems
+    problems += _workload_problems(target, index, pods, now)
+    if isinstance(target, V1Job):
+        return problems + _job_problems(target, now, index)
+    desired = desired_replicas(target)
+    if len(pods) < desired and not any(p.kind == "replica_failure" for p in problems):
+        phrase = f"only {len(pods)}/{desired} pods exist"
+        problems.append(
+            Problem(
+                "missing_pods",
+                None,
+                phrase,
+                [f"{type_kind(target).lower()}/{name_of(target)} wants {desired}, {len(pods)} exist"],
+            )
+        )
+    return problems
+
+
+def _verdict(causes: list[Cause], health: str, log_message: str | None, workload: Any, ready: int, desired: int) -> str:
+    image = ", ".join(images_of(workload))
+    if causes:
+        return "; ".join(c.summary for c in causes) + (f"; last log: {log_message}" if log_message else "")
+    if health == "completed":
+        return f"completed: {job_status(workload)}, image {image}"
+    return f"{health}: {ready}/{desired} pods ready, image {image}"
+
+
+def diagnose_workload(backend: ClusterBackend, namespace: str, kind: str, name: str, now: datetime) -> Diagnosis:
+    if kind not in KINDS_READ:
+        raise ToolError(f"kind '{kind[:40]}' cannot be diagnosed; kinds: {', '.join(KINDS_READ)}")
+    workload = backend.get(kind, namespace, name)
+    index = backend.index(namespace, KINDS_READ[kind], pod_selector=match_labels(workload) or None)
+    workload = index.get(kind, name) or workload
+    target: Any = workload
+    if isinstance(workload, V1CronJob):  # a CronJob is as healthy as its last run
+        jobs = index.jobs_of(workload)
+        target = jobs[-1] if jobs else None
+    pods = sorted(index.pods_of(target), key=name_of) if target is not None else []
+    desired = desired_replicas(target) if target is not None else 0
+    rows = {name_of(p): index.row(p) for p in pods}
+    ready = sum(1 for row in rows.values() if row.is_ready) if pods else _reported_ready(target)
+    problems = _problems(index, workload, target, pods, now)
+    if not problems and ready < desired:
+        problems.append(
+            Problem("not_ready", None, f"{ready}/{desired} pods ready; no cause visible in pod states or events", [])
+        )
+    causes = _group(problems, desired, len(pods))
+    health = _health(workload, desired, ready, causes)
+    log_message, excerpt, log_source = _crash_log(backend, namespace, problems)
+    verdict = _verdict(causes, health, log_message, workload, ready, desired)
+    image = ", ".join(images_of(workload))
+
+    related = {name} | set(rows)
+    if isinstance(workload, V1Deployment):
+        related |= {name_of(rs) for rs in index.replicasets_of(workload)}
+    if isinstance(workload, V1CronJob):
+        related |= {name_of(job) for job in index.jobs_of(workload)}
+    warnings = [e for e in index.events_about(related) if e.type == "Warning"]
+    warnings.sort(key=lambda e: event_time(e) or now, reverse=True)
     return Diagnosis(
         namespace=namespace,
-        deployment=name,
+        kind=kind,
+        name=name,
+        deployment=name if kind == "Deployment" else None,
         health=health,
         verdict=verdict,
         replicas=f"{ready}/{desired} ready",
         image=image,
-        pods=findings,
+        causes=causes,
+        pods=[_finding(p, rows[name_of(p)], now) for p in pods][:50],
+        conditions=(conditions_of(target) or None) if target is not None else None,
         warning_events=[summarize_event(e, now) for e in warnings[:10]],
         log_excerpt=excerpt or None,
         log_source=log_source,
-        next_steps=steps,
+        next_steps=_next_steps(namespace, kind, name, causes, problems, log_message),
     )
 
 
-def _verdict(
-    oom: list[V1Pod],
-    crashed: list[V1Pod],
-    image_problems: list[V1Pod],
-    pods: list[V1Pod],
-    desired: int,
-    image: str,
-    log_message: str | None,
-) -> str:
-    parts: list[str] = []
-    if oom:
-        limits = sorted({_memory_limit(p) or "no" for p in oom})
-        counts = ", ".join(str(restarts(p)) for p in oom)
-        parts.append(f"{len(oom)}/{desired} pods OOMKilled at {'/'.join(limits)} limit (restarts {counts})")
-    elif crashed:
-        reason, code = _termination(crashed[0])
-        parts.append(f"{len(crashed)}/{desired} pods crash-looping (last exit: {reason or 'Error'}, code {code})")
-    if image_problems:
-        parts.append(f"{len(image_problems)}/{desired} pods cannot pull image {image}")
-    if len(pods) < desired and not parts:
-        parts.append(f"only {len(pods)}/{desired} pods exist")
-    if log_message:
-        parts.append(f"last log: {log_message}")
-    return "; ".join(parts)
+def _finding(pod: V1Pod, row: Any, now: datetime) -> PodFinding:
+    limit = next(
+        (
+            str(c.resources.limits["memory"])
+            for kind, c, _ in pod_containers(pod)
+            if kind == "container" and c.resources and c.resources.limits and "memory" in c.resources.limits
+        ),
+        None,
+    )
+    return PodFinding(
+        name=name_of(pod),
+        status=row.status,
+        ready=row.ready,
+        restarts=row.restarts,
+        last_termination=last_termination(pod, now),
+        memory_limit=limit,
+    )
 
 
-def _next_steps(namespace: str, crashed: list[V1Pod], oom: list[V1Pod], log_message: str | None) -> list[str]:
+def _next_steps(
+    namespace: str, kind: str, name: str, causes: list[Cause], problems: list[Problem], log_message: str | None
+) -> list[str]:
     steps: list[str] = []
-    if crashed:
-        first = crashed[0].metadata.name
-        steps.append(f"get_pod_logs(namespace='{namespace}', pod_name='{first}', previous=true) for the crash log")
-        steps.append(f"describe_pod(namespace='{namespace}', pod_name='{first}') for limits, probes and events")
-    if oom:
+    kinds = {c.kind for c in causes}
+    with_container = [p for p in problems if p.pod and p.container]
+    if with_container:
+        worst = max(with_container, key=lambda p: p.restarts)
+        previous = ", previous=true" if worst.restarts else ""
+        where = f"namespace='{namespace}', pod_name='{worst.pod}', container='{worst.container}'{previous}"
+        steps.append(f"get_pod_logs({where}) for the crash log")
+    first_pod = next((p.pod for p in problems if p.pod), None)
+    if first_pod:
+        where = f"namespace='{namespace}', pod_name='{first_pod}'"
+        steps.append(f"describe_pod({where}) for states, messages, limits, probes and events")
+    if "oom_killed" in kinds:
         steps.append("runbooks: find_runbooks_for_error('OOMKilled') or search_runbooks('pod OOMKilled memory limit')")
+    if kinds & {"unschedulable", "replica_failure", "stuck_creating"}:
+        steps.append(
+            f"get_events(namespace='{namespace}', event_type='Warning') for the scheduler's and kubelet's messages"
+        )
+    if kind == "CronJob":
+        steps.append(f"list_jobs(namespace='{namespace}') for the runs of {name}")
     if log_message:
         steps.append(f"logs: search_logs(keyword='{log_message.split(':')[0][:60]}') to see it across pods")
     if not steps:

@@ -1,98 +1,61 @@
-"""Official client model objects → the compact, kubectl-like views the tools return.
+"""Official client model objects → the compact, kubectl-like views of pods, containers and events.
 
-One path for both backends: whatever produced a `V1Pod`, it is shown the same way.
+One path for both backends: whatever produced a `V1Pod`, it is shown the same way. The READY/STATUS/RESTARTS
+columns come from `pod_status` (kubectl's own printer, ported); workloads are summarised in `workloads`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Literal
 
 from kubernetes.client import (
     CoreV1Event,
     V1Container,
     V1ContainerState,
     V1ContainerStatus,
-    V1Deployment,
     V1Pod,
     V1Probe,
 )
 
-from k8s_mcp.models import Condition, ContainerDetail, DeploymentSummary, EventSummary, PodSummary
-from mcp_common.audit import redact
+from k8s_mcp.index import controller_of
+from k8s_mcp.models import Condition, ContainerDetail, EventSummary, PodSummary
+from k8s_mcp.pod_status import PodRow, human_duration, is_restartable_init_container
+from mcp_common.redaction import redact_env_value
 
+MAX_MESSAGE = 1000  # characters of a container's or an event's message kept (a stack trace can be 100 kB)
 
-def name_of(obj: Any) -> str:
-    """An API object's name (the client types it Optional; the API always sets it)."""
-    return str(obj.metadata.name or "")
+ContainerKind = Literal["init", "sidecar", "container"]
 
 
 def age(then: datetime | None, now: datetime) -> str:
-    """Human duration as kubectl prints it (45s, 5m30s, 23m, 3h5m, 14h, 2d3h, 45d, 2y)."""
-    if then is None:
-        return "<unknown>"
-    seconds = max(0, int((now - then).total_seconds()))
-    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    if seconds < 120:
-        return f"{seconds}s"
-    if minutes < 10:
-        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if days < 8:
-        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
-    if days < 730:
-        return f"{days}d"
-    return f"{days // 365}y"
+    """An age as kubectl prints it (45s, 5m30s, 23m, 3h5m, 14h, 2d3h, 45d, 2y37d)."""
+    return human_duration(then, now)
 
 
-def pod_status(pod: V1Pod) -> str:
-    """The STATUS column of `kubectl get pods`: container states win over the pod phase."""
+def clip(text: str | None, limit: int = MAX_MESSAGE) -> str | None:
+    if not text:
+        return None
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def pod_containers(pod: V1Pod) -> Iterator[tuple[ContainerKind, V1Container, V1ContainerStatus | None]]:
+    """Every container of a pod in the order kubelet starts them: init containers (native sidecars marked),
+    then the regular ones, each with its status when the kubelet reported one."""
     status = pod.status
-    reason = (status.reason if status else None) or (status.phase if status else None) or "Unknown"
-    for index, init in enumerate((status.init_container_statuses or []) if status else []):
-        terminated, waiting = init.state.terminated if init.state else None, init.state.waiting if init.state else None
-        if terminated is not None and terminated.exit_code == 0:
-            continue
-        if terminated is not None:
-            return f"Init:{terminated.reason or f'ExitCode:{terminated.exit_code}'}"
-        if waiting is not None and waiting.reason and waiting.reason != "PodInitializing":
-            return f"Init:{waiting.reason}"
-        return f"Init:{index}/{len(pod.spec.init_containers or [])}"
-    has_running = False
-    for cs in reversed((status.container_statuses or []) if status else []):
-        state = cs.state or V1ContainerState()
-        if state.waiting is not None and state.waiting.reason:
-            reason = state.waiting.reason
-        elif state.terminated is not None:
-            term = state.terminated
-            reason = term.reason or (f"Signal:{term.signal}" if term.signal else f"ExitCode:{term.exit_code}")
-        elif cs.ready and state.running is not None:
-            has_running = True
-    if reason == "Completed" and has_running:
-        reason = "Running"
-    if pod.metadata.deletion_timestamp is not None:
-        reason = "Terminating"
-    return reason
+    init_statuses = {cs.name: cs for cs in ((status.init_container_statuses or []) if status else [])}
+    statuses = {cs.name: cs for cs in ((status.container_statuses or []) if status else [])}
+    for container in (pod.spec.init_containers or []) if pod.spec else []:
+        kind: ContainerKind = "sidecar" if is_restartable_init_container(container) else "init"
+        yield kind, container, init_statuses.get(container.name)
+    for container in (pod.spec.containers or []) if pod.spec else []:
+        yield "container", container, statuses.get(container.name)
 
 
-def ready_count(pod: V1Pod) -> str:
-    statuses = (pod.status.container_statuses or []) if pod.status else []
-    total = len(pod.spec.containers or []) if pod.spec else len(statuses)
-    return f"{sum(1 for cs in statuses if cs.ready)}/{total}"
-
-
-def restarts(pod: V1Pod) -> int:
-    return sum(cs.restart_count or 0 for cs in ((pod.status.container_statuses or []) if pod.status else []))
-
-
-def is_ready(pod: V1Pod) -> bool:
-    statuses = (pod.status.container_statuses or []) if pod.status else []
-    return bool(statuses) and all(cs.ready for cs in statuses) and pod_status(pod) == "Running"
+def container_names(pod: V1Pod) -> list[str]:
+    return [container.name for _, container, _ in pod_containers(pod)]
 
 
 def _resource(containers: list[V1Container], kind: str, name: str) -> str | None:
@@ -106,7 +69,7 @@ def _resource(containers: list[V1Container], kind: str, name: str) -> str | None
 
 
 def describe_state(state: V1ContainerState | None, now: datetime) -> str | None:
-    """'Running since 3d', 'Waiting (CrashLoopBackOff)', 'Terminated (OOMKilled, exit code 137) 1m ago'."""
+    """'Running (started 3d ago)', 'Waiting (CrashLoopBackOff)', 'Terminated (OOMKilled, exit code 137) 1m ago'."""
     if state is None:
         return None
     if state.running is not None:
@@ -115,25 +78,49 @@ def describe_state(state: V1ContainerState | None, now: datetime) -> str | None:
         return f"Waiting ({state.waiting.reason or 'unknown'})"
     if state.terminated is not None:
         term = state.terminated
+        why = term.reason or (f"Signal:{term.signal}" if term.signal else "Error")
         when = f" {age(term.finished_at, now)} ago" if term.finished_at else ""
-        return f"Terminated ({term.reason or 'Error'}, exit code {term.exit_code}){when}"
+        return f"Terminated ({why}, exit code {term.exit_code}){when}"
     return None
 
 
+def state_facts(state: V1ContainerState | None) -> tuple[str | None, str | None, int | None]:
+    """(reason, message, exit code) of a container state: the text that usually carries the cause."""
+    if state is None:
+        return None, None, None
+    if state.waiting is not None:
+        return state.waiting.reason, clip(state.waiting.message), None
+    if state.terminated is not None:
+        term = state.terminated
+        return term.reason, clip(term.message), term.exit_code
+    return None, None, None
+
+
 def last_termination(pod: V1Pod, now: datetime) -> str | None:
-    for cs in (pod.status.container_statuses or []) if pod.status else []:
-        if cs.last_state is not None and cs.last_state.terminated is not None:
+    """The most telling termination among all containers: a current one first, then a previous one."""
+    for attribute in ("state", "last_state"):
+        for _, _, cs in pod_containers(pod):
+            state = getattr(cs, attribute, None) if cs is not None else None
+            if state is not None and state.terminated is not None and not _clean_exit(state):
+                return describe_state(state, now)
+    for _, _, cs in pod_containers(pod):
+        if cs is not None and cs.last_state is not None and cs.last_state.terminated is not None:
             return describe_state(cs.last_state, now)
     return None
 
 
-def summarize_pod(pod: V1Pod, now: datetime) -> PodSummary:
+def _clean_exit(state: V1ContainerState) -> bool:
+    return state.terminated is not None and state.terminated.exit_code == 0 and state.terminated.reason != "OOMKilled"
+
+
+def summarize_pod(pod: V1Pod, row: PodRow, now: datetime) -> PodSummary:
     containers = pod.spec.containers or []
     return PodSummary(
         name=pod.metadata.name,
-        status=pod_status(pod),
-        ready=ready_count(pod),
-        restarts=restarts(pod),
+        status=row.status,
+        ready=row.ready,
+        restarts=row.restarts,
+        last_restart=age(row.last_restart, now) if row.last_restart else None,
         age=age(pod.metadata.creation_timestamp, now),
         node=pod.spec.node_name,
         cpu_request=_resource(containers, "requests", "cpu"),
@@ -176,11 +163,13 @@ def describe_env(container: V1Container) -> dict[str, str] | None:
                 env[var.name] = f"<configmap {source.config_map_key_ref.name}/{source.config_map_key_ref.key}>"
             elif source.field_ref is not None:
                 env[var.name] = f"<field {source.field_ref.field_path}>"
+            elif source.resource_field_ref is not None:
+                env[var.name] = f"<resource {source.resource_field_ref.resource}>"
             else:
                 env[var.name] = "<reference>"
         else:
             # Defence in depth: a literal credential in a pod spec must still not leave the server.
-            env[var.name] = str(redact(var.value or "", key=var.name))
+            env[var.name] = redact_env_value(var.name, var.value or "")
     return env or None
 
 
@@ -188,27 +177,58 @@ def _quantities(values: dict[str, str] | None) -> dict[str, str] | None:
     return {key: str(value) for key, value in values.items()} if values else None
 
 
-def describe_container(container: V1Container, cs: V1ContainerStatus | None, now: datetime) -> ContainerDetail:
+def describe_container(
+    kind: ContainerKind, container: V1Container, cs: V1ContainerStatus | None, now: datetime
+) -> ContainerDetail:
     resources = container.resources
+    reason, message, exit_code = state_facts(cs.state if cs else None)
+    last_reason, last_message, last_exit_code = state_facts(cs.last_state if cs else None)
     return ContainerDetail(
         name=container.name,
+        kind=kind,
         image=container.image or (cs.image if cs else "") or "",
         ready=bool(cs and cs.ready),
+        started=cs.started if cs else None,
         restart_count=(cs.restart_count or 0) if cs else 0,
-        state=(describe_state(cs.state, now) if cs else None) or "Unknown",
+        state=(describe_state(cs.state, now) if cs else None) or "Waiting (no status reported yet)",
+        reason=reason,
+        message=message,
+        exit_code=exit_code,
         last_state=describe_state(cs.last_state, now) if cs else None,
-        requests={k: str(v) for k, v in (resources.requests or {}).items()}
-        if resources and resources.requests
-        else None,
-        limits={k: str(v) for k, v in (resources.limits or {}).items()} if resources and resources.limits else None,
+        last_reason=last_reason,
+        last_message=last_message,
+        last_exit_code=last_exit_code,
+        requests=_quantities(resources.requests) if resources else None,
+        limits=_quantities(resources.limits) if resources else None,
         liveness_probe=describe_probe(container.liveness_probe),
         readiness_probe=describe_probe(container.readiness_probe),
+        startup_probe=describe_probe(container.startup_probe),
         env=describe_env(container),
     )
 
 
+def owner_of(obj: object) -> str | None:
+    ref = controller_of(obj)
+    return f"{ref.kind}/{ref.name}" if ref is not None else None
+
+
+def conditions_of(obj: object) -> list[Condition]:
+    status = getattr(obj, "status", None)
+    return [
+        Condition(type=c.type, status=c.status, reason=c.reason, message=clip(c.message))
+        for c in ((getattr(status, "conditions", None) or []) if status is not None else [])
+    ]
+
+
 def event_time(event: CoreV1Event) -> datetime | None:
-    return event.last_timestamp or event.event_time or event.first_timestamp or event.metadata.creation_timestamp
+    series = event.series.last_observed_time if event.series else None
+    return (
+        event.last_timestamp or series or event.event_time or event.first_timestamp or event.metadata.creation_timestamp
+    )
+
+
+def event_count(event: CoreV1Event) -> int:
+    return event.count or (event.series.count if event.series and event.series.count else 1)
 
 
 def summarize_event(event: CoreV1Event, now: datetime) -> EventSummary:
@@ -220,25 +240,6 @@ def summarize_event(event: CoreV1Event, now: datetime) -> EventSummary:
         type=event.type or "Normal",
         reason=event.reason or "",
         object=f"{(involved.kind or '').lower()}/{involved.name}",
-        message=(event.message or "").strip(),
-        count=event.count or 1,
-    )
-
-
-def summarize_deployment(deployment: V1Deployment, now: datetime) -> DeploymentSummary:
-    spec, status = deployment.spec, deployment.status
-    desired = spec.replicas if spec and spec.replicas is not None else 1
-    ready = (status.ready_replicas or 0) if status else 0
-    return DeploymentSummary(
-        name=deployment.metadata.name,
-        ready=f"{ready}/{desired}",
-        desired=desired,
-        up_to_date=(status.updated_replicas or 0) if status else 0,
-        available=(status.available_replicas or 0) if status else 0,
-        images=[c.image or "" for c in spec.template.spec.containers] if spec else [],
-        age=age(deployment.metadata.creation_timestamp, now),
-        conditions=[
-            Condition(type=c.type, status=c.status, reason=c.reason, message=c.message)
-            for c in ((status.conditions or []) if status else [])
-        ],
+        message=clip(event.message) or "",
+        count=event_count(event),
     )

@@ -1,63 +1,85 @@
 """The read-only domain functions behind the tools. Plain, typed and blocking (the server runs them in a
-thread): arguments arrive validated; each returns a result model."""
+thread): arguments arrive validated; each returns a result model. Each reads one namespace's index, so its cost
+follows the namespace, not the cluster."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from k8s_mcp.backends import ClusterBackend
 from k8s_mcp.formatting import (
     age,
+    clip,
+    conditions_of,
+    container_names,
     describe_container,
     event_time,
-    is_ready,
-    name_of,
-    pod_status,
-    summarize_deployment,
+    owner_of,
+    pod_containers,
     summarize_event,
     summarize_pod,
 )
+from k8s_mcp.index import name_of
 from k8s_mcp.models import (
-    Condition,
+    CronJobList,
+    DaemonSetList,
     DeploymentList,
     EventList,
     EventSummary,
+    JobList,
     LogLines,
     NamespaceInfo,
     NamespaceList,
     PodCounts,
     PodDetail,
     PodList,
+    StatefulSetList,
+)
+from k8s_mcp.namespaces import NamespacePolicy
+from k8s_mcp.pod_status import print_pod
+from k8s_mcp.statuses import category, status_matcher
+from k8s_mcp.workloads import (
+    summarize_cronjob,
+    summarize_daemonset,
+    summarize_deployment,
+    summarize_job,
+    summarize_statefulset,
 )
 from mcp_common.errors import ToolError
 from mcp_common.models import bounded
 
+T = TypeVar("T")
+
 MAX_PODS = 200
-MAX_DEPLOYMENTS = 100
+MAX_WORKLOADS = 100
+MAX_NAMESPACES = 100
+POD_EVENTS = 15
 LOG_FETCH_WITH_GREP = 5000  # lines scanned when filtering, so a grep can reach past the last `lines`
+DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 
 
 def list_pods(backend: ClusterBackend, namespace: str, status_filter: str | None, now: datetime) -> PodList:
-    pods = sorted(backend.pods(namespace), key=name_of)
-    summaries = [summarize_pod(p, now) for p in pods]
-    counts = PodCounts(
-        total=len(pods),
-        running=sum(1 for p in pods if is_ready(p)),
-        not_ready=sum(1 for p in pods if not is_ready(p)),
-    )
+    index = backend.index(namespace, ("Pod",))
+    rows = [(pod, index.row(pod)) for pod in index.items("Pod")]
+    ready = sum(1 for _, row in rows if row.is_ready)
+    completed = sum(1 for _, row in rows if category(row) == "completed")
+    counts = PodCounts(total=len(rows), running=ready, not_ready=len(rows) - ready - completed)
     if status_filter:
-        summaries = [s for s in summaries if s.status.lower() == status_filter.lower()]
-    items, total, truncated = bounded(summaries, MAX_PODS)
+        matcher = status_matcher(status_filter, {row.status for _, row in rows})
+        rows = [(pod, row) for pod, row in rows if matcher(row)]
+    kept, total, truncated = bounded(rows, MAX_PODS)
     hint = None
     if truncated:
-        hint = "narrow with status_filter"
-    elif status_filter and not items:
-        present = sorted({pod_status(p) for p in pods})
-        hint = f"no pod has status {status_filter}; statuses present: {', '.join(present) or 'none'}"
+        hint = f"showing {MAX_PODS} of {total}: narrow with status_filter (e.g. 'failing', 'pending', 'Init:*')"
+    elif status_filter and not kept:
+        present = sorted({index.row(pod).status for pod in index.items("Pod")})
+        hint = f"no pod matches {status_filter}; statuses present: {', '.join(present) or 'none'}"
     return PodList(
         namespace=namespace,
         status_filter=status_filter,
-        items=items,
+        items=[summarize_pod(pod, row, now) for pod, row in kept],
         total=total,
         truncated=truncated,
         summary=counts,
@@ -65,15 +87,22 @@ def list_pods(backend: ClusterBackend, namespace: str, status_filter: str | None
     )
 
 
-def default_container(backend: ClusterBackend, namespace: str, pod_name: str, container: str | None) -> str:
-    pod = backend.pod(namespace, pod_name)
-    names = [c.name for c in pod.spec.containers or []]
+def choose_container(backend: ClusterBackend, namespace: str, pod_name: str, container: str | None) -> str:
+    """The container to read: the one asked for (init, sidecar or regular), else kubectl's default (the
+    `kubectl.kubernetes.io/default-container` annotation, else the first regular container)."""
+    pod = backend.get("Pod", namespace, pod_name)
+    names = container_names(pod)
     if container is None:
-        if not names:
+        annotated = (pod.metadata.annotations or {}).get(DEFAULT_CONTAINER_ANNOTATION)
+        if annotated in names:
+            return str(annotated)
+        regular = [c.name for c in pod.spec.containers or []]
+        if not regular:
             raise ToolError(f"pod '{pod_name}' has no containers")
-        return names[0]
+        return regular[0]
     if container not in names:
-        raise ToolError(f"pod '{pod_name}' has no container '{container}'; containers: {', '.join(names)}")
+        described = ", ".join(f"{c.name} ({kind})" for kind, c, _ in pod_containers(pod))
+        raise ToolError(f"pod '{pod_name}' has no container '{container}'; containers: {described}")
     return container
 
 
@@ -86,7 +115,7 @@ def get_pod_logs(
     grep: str | None,
     container: str | None,
 ) -> LogLines:
-    container = default_container(backend, namespace, pod_name, container)
+    container = choose_container(backend, namespace, pod_name, container)
     fetched = backend.pod_log(
         namespace, pod_name, container, previous=previous, tail_lines=LOG_FETCH_WITH_GREP if grep else lines + 1
     )
@@ -114,40 +143,72 @@ def get_pod_logs(
     )
 
 
-def pod_events(
-    backend: ClusterBackend, namespace: str, pod_name: str, now: datetime, limit: int = 10
+def recent_events(
+    backend: ClusterBackend, namespace: str, names: set[str], now: datetime, limit: int
 ) -> list[EventSummary]:
-    events = [e for e in backend.events(namespace) if e.involved_object.name == pod_name]
+    events = backend.events_for(namespace, names)
     events.sort(key=lambda e: event_time(e) or now, reverse=True)
     return [summarize_event(e, now) for e in events[:limit]]
 
 
 def describe_pod(backend: ClusterBackend, namespace: str, pod_name: str, now: datetime) -> PodDetail:
-    pod = backend.pod(namespace, pod_name)
-    statuses = {cs.name: cs for cs in (pod.status.container_statuses or [])} if pod.status else {}
-    owner = next(iter(pod.metadata.owner_references or []), None)
+    pod = backend.get("Pod", namespace, pod_name)
+    row = print_pod(pod)
+    status = pod.status
     return PodDetail(
-        name=pod.metadata.name,
+        name=name_of(pod),
         namespace=namespace,
-        status=pod_status(pod),
+        status=row.status,
+        ready=row.ready,
+        restarts=row.restarts,
         node=pod.spec.node_name,
-        ip=pod.status.pod_ip if pod.status else None,
-        qos_class=pod.status.qos_class if pod.status else None,
+        ip=status.pod_ip if status else None,
+        qos_class=status.qos_class if status else None,
         age=age(pod.metadata.creation_timestamp, now),
-        owner=f"{owner.kind}/{owner.name}" if owner else None,
-        containers=[describe_container(c, statuses.get(c.name), now) for c in pod.spec.containers or []],
-        conditions=[
-            Condition(type=c.type, status=c.status, reason=c.reason, message=c.message)
-            for c in ((pod.status.conditions or []) if pod.status else [])
-        ],
-        events=pod_events(backend, namespace, pod_name, now),
+        owner=owner_of(pod),
+        reason=status.reason if status else None,
+        message=clip(status.message) if status else None,
+        containers=[describe_container(kind, c, cs, now) for kind, c, cs in pod_containers(pod)],
+        conditions=conditions_of(pod),
+        events=recent_events(backend, namespace, {pod_name}, now, POD_EVENTS),
     )
 
 
 def list_deployments(backend: ClusterBackend, namespace: str, now: datetime) -> DeploymentList:
-    deployments = sorted(backend.deployments(namespace), key=name_of)
-    items, total, truncated = bounded([summarize_deployment(d, now) for d in deployments], MAX_DEPLOYMENTS)
+    items, total, truncated = _summaries(backend, namespace, "Deployment", summarize_deployment, now)
     return DeploymentList(namespace=namespace, items=items, total=total, truncated=truncated)
+
+
+def list_statefulsets(backend: ClusterBackend, namespace: str, now: datetime) -> StatefulSetList:
+    items, total, truncated = _summaries(backend, namespace, "StatefulSet", summarize_statefulset, now)
+    return StatefulSetList(namespace=namespace, items=items, total=total, truncated=truncated)
+
+
+def list_daemonsets(backend: ClusterBackend, namespace: str, now: datetime) -> DaemonSetList:
+    items, total, truncated = _summaries(backend, namespace, "DaemonSet", summarize_daemonset, now)
+    return DaemonSetList(namespace=namespace, items=items, total=total, truncated=truncated)
+
+
+def _summaries(
+    backend: ClusterBackend, namespace: str, kind: str, summarize: Callable[[Any, datetime], T], now: datetime
+) -> tuple[list[T], int, bool]:
+    objects = backend.index(namespace, (kind,)).items(kind)
+    return bounded([summarize(obj, now) for obj in objects], MAX_WORKLOADS)
+
+
+def list_jobs(backend: ClusterBackend, namespace: str, now: datetime) -> JobList:
+    jobs = backend.index(namespace, ("Job",)).items("Job")
+    # newest first: the run that just failed matters more than last month's
+    jobs.sort(key=lambda j: j.metadata.creation_timestamp or now, reverse=True)
+    kept, total, truncated = bounded([summarize_job(j, now) for j in jobs], MAX_WORKLOADS)
+    return JobList(namespace=namespace, items=kept, total=total, truncated=truncated)
+
+
+def list_cronjobs(backend: ClusterBackend, namespace: str, now: datetime) -> CronJobList:
+    index = backend.index(namespace, ("CronJob", "Job"))
+    items = [summarize_cronjob(c, index.jobs_of(c), now) for c in index.items("CronJob")]
+    kept, total, truncated = bounded(items, MAX_WORKLOADS)
+    return CronJobList(namespace=namespace, items=kept, total=total, truncated=truncated)
 
 
 def get_events(
@@ -158,41 +219,43 @@ def get_events(
     limit: int,
     now: datetime,
 ) -> EventList:
-    events = backend.events(namespace)
-    if event_type:
-        events = [e for e in events if (e.type or "Normal") == event_type]
     if involved_object:
         kind, _, name = involved_object.rpartition("/")
-        events = [
-            e
-            for e in events
-            if e.involved_object.name == name and (not kind or (e.involved_object.kind or "").lower() == kind.lower())
-        ]
+        events = backend.events_for(namespace, {name})
+        if kind:
+            events = [e for e in events if (e.involved_object.kind or "").lower() == kind.lower()]
+    else:
+        events = backend.index(namespace, ("Event",)).items("Event")
+    if event_type:
+        events = [e for e in events if (e.type or "Normal") == event_type]
     events.sort(key=lambda e: event_time(e) or now, reverse=True)
-    items, total, truncated = bounded([summarize_event(e, now) for e in events], limit)
+    kept, total, truncated = bounded(events, limit)
     return EventList(
         namespace=namespace,
-        items=items,
+        items=[summarize_event(e, now) for e in kept],
         total=total,
         truncated=truncated,
         hint="raise limit, or filter by event_type / involved_object" if truncated else None,
     )
 
 
-def list_namespaces(backend: ClusterBackend, allowed: tuple[str, ...], now: datetime) -> NamespaceList:
-    present = {ns.metadata.name: ns for ns in backend.namespaces()}
+def list_namespaces(backend: ClusterBackend, policy: NamespacePolicy, now: datetime) -> NamespaceList:
+    present = {name_of(ns): ns for ns in backend.namespaces()}
+    visible = [name for name in policy.visible(present) if name in present]
+    kept, total, truncated = bounded(visible, MAX_NAMESPACES)
     items = [
         NamespaceInfo(
             name=name,
             status=(present[name].status.phase if present[name].status else None) or "Active",
             age=age(present[name].metadata.creation_timestamp, now),
-            pods=len(backend.pods(name)),
+            pods=len(backend.index(name, ("Pod",)).items("Pod")),
         )
-        for name in allowed
-        if name in present
+        for name in kept
     ]
-    missing = [name for name in allowed if name not in present]
+    missing = [name for name in policy.named if name not in present]
     note = "only namespaces this server is allowed to read are listed"
     if missing:
         note += f"; allowed but absent from the cluster: {', '.join(missing)}"
+    if truncated:
+        note += f"; showing {MAX_NAMESPACES} of {total}"
     return NamespaceList(items=items, note=note)

@@ -1,8 +1,10 @@
 """The k8s-mcp server: thin glue from MCP tools to the domain functions in inspection/diagnosis/scaling.
 
-The lifespan yields the `AppContext` (settings, the cluster backend, the clock) that every tool reaches through
-its `ctx`, and closes the backend on exit. The backend is built in `create_server`, so a bad snapshot or
-kubeconfig fails at start; building it does no network I/O, so nothing needs to open in the background.
+The lifespan yields the `AppContext` (settings, the namespace policy, the cluster backend, the clock) that every
+tool reaches through its `ctx`, and closes the backend on exit. The backend is built in `create_server`, so a
+bad snapshot directory or kubeconfig fails at start; building it reads nothing big and does no network I/O. A
+snapshot's list files are read and indexed in the background right after (`open_in_background`), so
+`initialize` and `tools/list` never wait for them; a call that comes first waits for the data it needs.
 """
 
 import logging
@@ -10,75 +12,71 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
-import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
 from k8s_mcp import __version__, diagnosis, inspection, prompts
 from k8s_mcp.backends import ClusterBackend
 from k8s_mcp.config import K8sSettings
-from k8s_mcp.formatting import is_ready, restarts
 from k8s_mcp.models import (
+    CronJobList,
+    DaemonSetList,
     DeploymentList,
     Diagnosis,
     EventList,
+    JobList,
     LogLines,
     NamespaceList,
     PodDetail,
     PodList,
     ScalePreview,
+    StatefulSetList,
 )
-from k8s_mcp.scaling import ConfirmationTokens, ScaleIntent
+from k8s_mcp.namespaces import NamespacePolicy
+from k8s_mcp.scaling import ConfirmationTokens, ScaleFlow
+from k8s_mcp.statuses import CATEGORIES
+from mcp_common.background import Background, open_in_background
 from mcp_common.blocking import run_blocking
 from mcp_common.errors import ConfigError, ToolError
 from mcp_common.factory import DESTRUCTIVE, READ_ONLY, new_server
+from mcp_common.guard import client_identity
 from mcp_common.prompts import add_investigate_prompt
-from mcp_common.validation import clamp, require_allowed, require_dns1123_label, require_dns1123_subdomain
+from mcp_common.validation import clamp, require_dns1123_label, require_dns1123_subdomain
 
 logger = logging.getLogger(__name__)
 
-PodStatus = Literal[
-    "Running",
-    "Pending",
-    "CrashLoopBackOff",
-    "OOMKilled",
-    "ImagePullBackOff",
-    "ErrImagePull",
-    "Error",
-    "Completed",
-    "ContainerCreating",
-    "Terminating",
-    "Succeeded",
-    "Failed",
-    "Unknown",
-]
-
 INSTRUCTIONS = """Read-only access to a Kubernetes cluster's workloads in a few allowed namespaces.
-Start with list_namespaces or list_pods; diagnose_deployment gives a one-call verdict for a deployment;
-describe_pod and get_pod_logs (previous=true for a crashed container) explain a failing pod; get_events
-shows what the cluster did. Names come from earlier results: do not guess them."""
+Start with list_namespaces or list_pods; diagnose_workload gives a one-call verdict with its evidence for a
+Deployment, StatefulSet, DaemonSet, Job or CronJob; describe_pod and get_pod_logs (previous=true for a crashed
+container) explain a failing pod; get_events shows what the cluster did. Names come from earlier results:
+do not guess them."""
+
+WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"]
 
 
 def build_backend(settings: K8sSettings) -> ClusterBackend:
     """The backend the settings ask for; a `ConfigError` that says how to configure one otherwise."""
     if settings.backend == "snapshot":
-        from k8s_mcp.snapshot import SnapshotBackend
+        from k8s_mcp.snapshot import SnapshotBackend  # only the backend in use is imported
 
         if settings.snapshot_dir is None:
             raise ConfigError("K8S_MCP_SNAPSHOT_DIR is required with K8S_MCP_BACKEND=snapshot")
         return SnapshotBackend(settings.snapshot_dir)
     if settings.backend == "live":
-        from k8s_mcp.live import LiveBackend, api_client_from
+        from k8s_mcp.live import LiveBackend, api_client_from  # only the backend in use is imported
 
         return LiveBackend(
-            api_client_from(settings.kubeconfig, settings.context, settings.in_cluster), settings.request_timeout_s
+            api_client_from(settings.kubeconfig, settings.context, settings.in_cluster),
+            settings.request_timeout_s,
+            context=settings.context,
         )
     raise ConfigError(
         "no Kubernetes backend configured: set K8S_MCP_BACKEND=snapshot and K8S_MCP_SNAPSHOT_DIR=<dir> "
         "(`sre-lab seed cluster` writes one), or K8S_MCP_BACKEND=live with a kubeconfig "
-        "(K8S_MCP_KUBECONFIG, K8S_MCP_CONTEXT) or K8S_MCP_IN_CLUSTER=true"
+        "(K8S_MCP_KUBECONFIG or KUBECONFIG, K8S_MCP_CONTEXT) or K8S_MCP_IN_CLUSTER=true"
     )
 
 
@@ -87,8 +85,9 @@ class AppContext:
     """What the lifespan yields and every tool reaches through `ctx.request_context.lifespan_context`."""
 
     settings: K8sSettings
-    cluster: ClusterBackend
-    clock: Callable[[], datetime]
+    policy: NamespacePolicy
+    cluster: Background[ClusterBackend]
+    clock: Callable[[], datetime] | None  # None: the snapshot's captured_at, else the wall clock
 
     @property
     def timeout_s(self) -> float:
@@ -96,31 +95,51 @@ class AppContext:
 
     def namespace_ok(self, namespace: str) -> str:
         # Defence in depth: the allowlist is checked before any request leaves the server.
-        allowed = self.settings.allowed_namespaces
-        return require_allowed(require_dns1123_label(namespace.strip(), "namespace"), allowed, "namespace")
+        return self.policy.check(namespace)
+
+    async def now(self) -> datetime:
+        """The snapshot's `captured_at` (ages and event windows read as when it was taken), else the clock."""
+        if self.clock is not None:
+            return self.clock()
+        return (await self.cluster.get()).captured_at or datetime.now(UTC)
 
     async def call(self, fn: Callable[..., Any], *args: Any, what: str) -> Any:
         """Run a domain function against the cluster in a worker thread, under the request deadline."""
-        return await run_blocking(fn, self.cluster, *args, timeout_s=self.timeout_s, what=what)
+        cluster = await self.cluster.get()
+        return await run_blocking(fn, cluster, *args, timeout_s=self.timeout_s, what=what)
 
     async def healthy(self) -> bool:
-        return await run_blocking(self.cluster.ping, timeout_s=self.timeout_s, what="health check")
+        cluster = self.cluster.value  # a health check must not wait for the snapshot to be read
+        return cluster is not None and await run_blocking(cluster.ping, timeout_s=self.timeout_s, what="health check")
+
+
+def _opened(cluster: ClusterBackend, namespaces: tuple[str, ...]) -> ClusterBackend:
+    """Read and index what the tools will ask for first (a snapshot's allowed namespaces); a live backend has
+    nothing to read ahead."""
+    warm = getattr(cluster, "warm", None)
+    if warm is not None:
+        warm(namespaces)
+    return cluster
 
 
 def create_server(
     settings: K8sSettings,
     backend: ClusterBackend | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] | None = None,
     token_clock: Callable[[], float] | None = None,
 ) -> MCPServer[AppContext]:
     """Build k8s-mcp from settings. Tests pass a backend and clocks; `main()` passes settings only."""
     cluster = backend or build_backend(settings)
-    allowed = settings.allowed_namespaces
+    policy = NamespacePolicy.from_settings(settings.allowed_namespaces, settings.denied_namespaces)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
         try:
-            yield AppContext(settings, cluster, clock)
+            opener = partial(_opened, cluster, policy.named)
+            async with open_in_background(
+                f"the cluster ({cluster.name})", opener, wait_s=settings.request_timeout_s * 6
+            ) as opening:
+                yield AppContext(settings, policy, opening, clock)
         finally:
             cluster.close()
 
@@ -132,37 +151,53 @@ def create_server(
         lifespan=lifespan,
         health=AppContext.healthy,
     )
-    _register_read_tools(server, allowed)
+    _register_read_tools(server, policy)
     add_investigate_prompt(
-        server, "Investigate an incident (Kubernetes)", lambda s, y: prompts.investigate_incident(s, y, allowed)
+        server,
+        "Investigate an incident (Kubernetes)",
+        lambda s, y: prompts.investigate_incident(s, y, policy.named or (policy.describe(),)),
     )
     if settings.enable_writes:
-        _register_scale(server, settings, token_clock)
+        _register_scale(server, settings, cluster, policy, token_clock)
     return server
 
 
-def _register_read_tools(server: MCPServer[AppContext], allowed: tuple[str, ...]) -> None:
-    Namespace = Annotated[str, Field(max_length=63, description=f"Kubernetes namespace; allowed: {', '.join(allowed)}")]
+def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy) -> None:  # noqa: PLR0915 - one per tool
+    Namespace = Annotated[str, Field(max_length=63, description=f"Kubernetes namespace; allowed: {policy.describe()}")]
     PodName = Annotated[str, Field(min_length=1, max_length=253, description="Exact pod name from list_pods")]
+    Name = Annotated[str, Field(min_length=1, max_length=253, description="Workload name")]
+
+    async def listing(ctx: Context[AppContext], fn: Callable[..., Any], namespace: str, what: str) -> Any:
+        app = ctx.request_context.lifespan_context
+        return await app.call(fn, app.namespace_ok(namespace), await app.now(), what=what)
 
     @server.tool(annotations=READ_ONLY)
     async def list_namespaces(ctx: Context[AppContext]) -> NamespaceList:
         """List the namespaces this server may read, with their pod counts. Call first when unsure where a
         workload runs; every other tool takes one of these namespaces."""
         app = ctx.request_context.lifespan_context
-        return await app.call(inspection.list_namespaces, allowed, app.clock(), what="list_namespaces")
+        return await app.call(inspection.list_namespaces, app.policy, await app.now(), what="list_namespaces")
 
     @server.tool(annotations=READ_ONLY)
     async def list_pods(
-        ctx: Context[AppContext], namespace: Namespace, status_filter: PodStatus | None = None
+        ctx: Context[AppContext],
+        namespace: Namespace,
+        status_filter: Annotated[
+            str | None,
+            Field(
+                max_length=80,
+                description="Only pods with this STATUS (any value list_pods prints, e.g. CrashLoopBackOff, "
+                f"Init:Error, Evicted), 'Init:*', or a category: {', '.join(CATEGORIES)}",
+            ),
+        ] = None,
     ) -> PodList:
-        """List pods in a namespace as `kubectl get pods` shows them: status from container states
-        (CrashLoopBackOff, OOMKilled, ImagePullBackOff), ready, restarts, age, node, cpu/memory requests.
-        `summary` counts running and not-ready pods over the whole namespace, whatever the filter.
-        Next: describe_pod or get_pod_logs for a failing pod, diagnose_deployment for its deployment."""
+        """List pods in a namespace exactly as `kubectl get pods` shows them (READY, STATUS, RESTARTS with init
+        containers and native sidecars counted), with age, node, memory limit and last termination. `summary`
+        counts ready and not-ready pods over the whole namespace, whatever the filter.
+        Next: describe_pod or get_pod_logs for a failing pod, diagnose_workload for its workload."""
         app = ctx.request_context.lifespan_context
         ns = app.namespace_ok(namespace)
-        return await app.call(inspection.list_pods, ns, status_filter, app.clock(), what="list_pods")
+        return await app.call(inspection.list_pods, ns, status_filter, await app.now(), what="list_pods")
 
     @server.tool(annotations=READ_ONLY)
     async def get_pod_logs(
@@ -176,10 +211,18 @@ def _register_read_tools(server: MCPServer[AppContext], allowed: tuple[str, ...]
         grep: Annotated[
             str | None, Field(max_length=200, description="Keep only lines containing this text (case-insensitive)")
         ] = None,
-        container: Annotated[str | None, Field(max_length=63, description="Container; default: the first")] = None,
+        container: Annotated[
+            str | None,
+            Field(
+                max_length=63,
+                description="Any container of the pod, init containers and sidecars included; "
+                "default: kubectl's default container",
+            ),
+        ] = None,
     ) -> LogLines:
         """Get the last lines of a pod's container log, newest last. For a pod in CrashLoopBackOff the error
-        is usually in the previous container: use previous=true. grep filters lines by a literal substring."""
+        is usually in the previous container: use previous=true. For Init:* pods, name the init container.
+        grep filters lines by a literal substring."""
         app = ctx.request_context.lifespan_context
         ns = app.namespace_ok(namespace)
         name = require_dns1123_subdomain(pod_name.strip(), "pod_name")
@@ -191,21 +234,41 @@ def _register_read_tools(server: MCPServer[AppContext], allowed: tuple[str, ...]
 
     @server.tool(annotations=READ_ONLY)
     async def describe_pod(ctx: Context[AppContext], namespace: Namespace, pod_name: PodName) -> PodDetail:
-        """Describe a pod: each container's image, state and last state (reason, exit code: OOMKilled is 137),
-        restart count, requests/limits, probes and env (secrets shown as references), the pod's conditions,
-        node, IP and its recent events. Use it to learn WHY a pod fails."""
+        """Describe a pod: every container (init containers and sidecars marked) with its state and last state
+        (reason, message, exit code: OOMKilled is 137), restarts, requests/limits, probes and env (secrets shown
+        as references), the pod's conditions, node, IP and recent events. Use it to learn WHY a pod fails."""
         app = ctx.request_context.lifespan_context
         ns = app.namespace_ok(namespace)
         name = require_dns1123_subdomain(pod_name.strip(), "pod_name")
-        return await app.call(inspection.describe_pod, ns, name, app.clock(), what="describe_pod")
+        return await app.call(inspection.describe_pod, ns, name, await app.now(), what="describe_pod")
 
     @server.tool(annotations=READ_ONLY)
     async def list_deployments(ctx: Context[AppContext], namespace: Namespace) -> DeploymentList:
         """List deployments with ready/desired, up-to-date and available replicas, images, age and conditions.
-        A deployment whose ready count is below desired is degraded: diagnose_deployment explains why."""
-        app = ctx.request_context.lifespan_context
-        ns = app.namespace_ok(namespace)
-        return await app.call(inspection.list_deployments, ns, app.clock(), what="list_deployments")
+        A deployment whose ready count is below desired is degraded: diagnose_workload explains why."""
+        return await listing(ctx, inspection.list_deployments, namespace, "list_deployments")
+
+    @server.tool(annotations=READ_ONLY)
+    async def list_statefulsets(ctx: Context[AppContext], namespace: Namespace) -> StatefulSetList:
+        """List StatefulSets with ready/desired, current and updated replicas, images and age."""
+        return await listing(ctx, inspection.list_statefulsets, namespace, "list_statefulsets")
+
+    @server.tool(annotations=READ_ONLY)
+    async def list_daemonsets(ctx: Context[AppContext], namespace: Namespace) -> DaemonSetList:
+        """List DaemonSets with desired, current, ready, up-to-date and available pods and node selector."""
+        return await listing(ctx, inspection.list_daemonsets, namespace, "list_daemonsets")
+
+    @server.tool(annotations=READ_ONLY)
+    async def list_jobs(ctx: Context[AppContext], namespace: Namespace) -> JobList:
+        """List Jobs, newest first: status (Running, Complete, Failed, Suspended), completions, active,
+        succeeded and failed pods, duration, the CronJob that created it, and why a failed one failed."""
+        return await listing(ctx, inspection.list_jobs, namespace, "list_jobs")
+
+    @server.tool(annotations=READ_ONLY)
+    async def list_cronjobs(ctx: Context[AppContext], namespace: Namespace) -> CronJobList:
+        """List CronJobs: schedule, time zone, suspended, active jobs, last schedule and last success, and the
+        last job with its status. A failed last job: diagnose_workload(kind='CronJob') explains it."""
+        return await listing(ctx, inspection.list_cronjobs, namespace, "list_cronjobs")
 
     @server.tool(annotations=READ_ONLY)
     async def get_events(
@@ -228,33 +291,49 @@ def _register_read_tools(server: MCPServer[AppContext], allowed: tuple[str, ...]
             if kind and not kind.isalpha():
                 raise ToolError(f"involved_object kind '{kind[:40]}' is not a kind; use e.g. pod/NAME")
             involved_object = f"{kind}/{obj}" if kind else obj
-        return await app.call(
-            inspection.get_events, ns, event_type, involved_object, limit, app.clock(), what="get_events"
-        )
+        now = await app.now()
+        return await app.call(inspection.get_events, ns, event_type, involved_object, limit, now, what="get_events")
 
     @server.tool(annotations=READ_ONLY)
-    async def diagnose_deployment(
+    async def diagnose_workload(
         ctx: Context[AppContext],
         namespace: Namespace,
-        name: Annotated[str, Field(min_length=1, max_length=253, description="Deployment name")],
+        name: Name,
+        kind: Annotated[WorkloadKind, Field(description="The workload's kind")] = "Deployment",
     ) -> Diagnosis:
-        """One-call diagnosis of a deployment: walks deployment → pods → container last states → warning
-        events → the crash log of the worst pod, and returns a short verdict (e.g. '2/5 pods OOMKilled at
-        512Mi limit; last log: java.lang.OutOfMemoryError ...') with evidence and next steps."""
+        """One-call diagnosis of a Deployment, StatefulSet, DaemonSet, Job or CronJob: walks its pods (init
+        containers and sidecars included), their states and last states, their events, the workload's own
+        conditions (quota, stuck rollout, failed job) and the crash log of the worst pod; returns a health
+        (healthy only when every desired pod is ready and nothing restarted recently), a verdict naming each
+        cause (crash loop, OOMKilled, image pull, config error, unschedulable, init failure, stuck creating,
+        probe failure, stuck rollout, quota) with its evidence, and next steps."""
         app = ctx.request_context.lifespan_context
         ns = app.namespace_ok(namespace)
-        deployment = require_dns1123_subdomain(name.strip(), "name")
-        return await app.call(diagnosis.diagnose_deployment, ns, deployment, app.clock(), what="diagnose_deployment")
+        workload = require_dns1123_subdomain(name.strip(), "name")
+        now = await app.now()
+        return await app.call(diagnosis.diagnose_workload, ns, kind, workload, now, what="diagnose_workload")
+
+    @server.tool(annotations=READ_ONLY)
+    async def diagnose_deployment(ctx: Context[AppContext], namespace: Namespace, name: Name) -> Diagnosis:
+        """diagnose_workload for a Deployment (kept for clients that know this name)."""
+        app = ctx.request_context.lifespan_context
+        ns = app.namespace_ok(namespace)
+        workload = require_dns1123_subdomain(name.strip(), "name")
+        now = await app.now()
+        return await app.call(diagnosis.diagnose_workload, ns, "Deployment", workload, now, what="diagnose_workload")
 
 
 def _register_scale(
-    server: MCPServer[AppContext], settings: K8sSettings, token_clock: Callable[[], float] | None
+    server: MCPServer[AppContext],
+    settings: K8sSettings,
+    cluster: ClusterBackend,
+    policy: NamespacePolicy,
+    token_clock: Callable[[], float] | None,
 ) -> None:
-    allowed = settings.allowed_namespaces
-    Namespace = Annotated[str, Field(max_length=63, description=f"Kubernetes namespace; allowed: {', '.join(allowed)}")]
+    Namespace = Annotated[str, Field(max_length=63, description=f"Kubernetes namespace; allowed: {policy.describe()}")]
     key = settings.confirmation_key.get_secret_value().encode() if settings.confirmation_key else None
     tokens = ConfirmationTokens(key, settings.confirmation_ttl_s, **({"clock": token_clock} if token_clock else {}))
-    lock = anyio.Lock()  # preview-check-execute is one step per deployment change
+    flow = ScaleFlow(cluster, tokens)
 
     @server.tool(annotations=DESTRUCTIVE)
     async def scale_deployment(
@@ -270,50 +349,14 @@ def _register_scale(
         (current → requested replicas, pods affected) and a token valid for a short time. Show the preview
         to the user; only after they agree, call again with the same arguments and the token to execute."""
         app = ctx.request_context.lifespan_context
-        cluster, timeout = app.cluster, app.timeout_s
         ns = app.namespace_ok(namespace)
-        deployment_name = require_dns1123_subdomain(name.strip(), "name")
-        async with lock:
-            deployment = await run_blocking(cluster.deployment, ns, deployment_name, timeout_s=timeout, what="scale")
-            current = deployment.spec.replicas if deployment.spec.replicas is not None else 1
-            intent = ScaleIntent(ns, deployment_name, replicas, current)
-            change = f"{current} → {replicas} replicas"
-            if confirmation_token is None:
-                pods = await run_blocking(
-                    cluster.pods, ns, deployment.spec.selector.match_labels, timeout_s=timeout, what="scale"
-                )
-                affected = _pods_affected(pods, current, replicas)
-                return ScalePreview(
-                    executed=False,
-                    namespace=ns,
-                    deployment=deployment_name,
-                    current_replicas=current,
-                    requested_replicas=replicas,
-                    change=change,
-                    pods_affected=affected,
-                    confirmation_token=tokens.issue(intent),
-                    expires_in_s=tokens.ttl_s,
-                    message="Preview only: nothing changed. Confirm with the user, then call again with the token.",
-                )
-            tokens.redeem(confirmation_token, intent)
-            await run_blocking(cluster.scale, ns, deployment_name, replicas, timeout_s=timeout, what="scale")
-            logger.warning("scaled %s/%s: %s", ns, deployment_name, change)
-            return ScalePreview(
-                executed=True,
-                namespace=ns,
-                deployment=deployment_name,
-                current_replicas=replicas,
-                requested_replicas=replicas,
-                change=change,
-                message=f"Scaled {ns}/{deployment_name}: {change}.",
-            )
-
-
-def _pods_affected(pods: list[Any], current: int, requested: int) -> list[str]:
-    if requested > current:
-        return [f"{requested - current} new pod(s) will be created"]
-    if requested == current:
-        return ["no change"]
-    # The ReplicaSet controller's deletion order: not-ready first, then more restarts, then the youngest.
-    ordered = sorted(pods, key=lambda p: (is_ready(p), -restarts(p), -(p.metadata.creation_timestamp.timestamp())))
-    return [f"{p.metadata.name} will be removed" for p in ordered[: current - requested]]
+        deployment = require_dns1123_subdomain(name.strip(), "name")
+        client = client_identity(ctx.request_context)
+        await app.cluster.get()  # the snapshot is read (a live backend is ready at once)
+        timeout = app.timeout_s
+        if confirmation_token is None:
+            return await run_blocking(flow.preview, ns, deployment, replicas, client, timeout_s=timeout, what="scale")
+        intent = await run_blocking(
+            flow.check, ns, deployment, replicas, confirmation_token, client, timeout_s=timeout, what="scale"
+        )
+        return await run_blocking(flow.execute, intent, timeout_s=timeout, what="scale")

@@ -1,8 +1,10 @@
-"""The snapshot backend: a directory of `kubectl get … -o json` output plus container log files.
+"""The snapshot backend: a directory of `kubectl get … -o json` output plus container log files (SNAPSHOT.md).
 
-Layout (see SNAPSHOT.md): manifest.json, namespaces.json, pods.json, deployments.json, replicasets.json,
-events.json, logs/<namespace>/<pod>/<container>.log and <container>.previous.log. Everything is loaded
-into the official client's models once; scaling changes the in-memory state only (and is audited).
+Opening is cheap (the directory and `manifest.json` are checked), so the server answers `initialize` at once.
+`load()` parses the list files and groups their items by namespace; it runs in the background right after start,
+or on the first call that needs it. Each namespace's objects become client models (`V1Pod`, …) the first time a
+tool reads that namespace, and stay indexed: the data never changes, except a scale, which updates the
+deployment in memory (and is audited).
 """
 
 from __future__ import annotations
@@ -10,79 +12,183 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kubernetes.client import ApiClient, CoreV1Event, V1Deployment, V1Namespace, V1Pod
+from kubernetes.client import CoreV1Event, V1Deployment, V1Namespace
+from pydantic import ValidationError
 
-from k8s_mcp.backends import matches
+from k8s_mcp.index import KIND_MODELS, NAMESPACE_MODEL, NamespaceIndex
 from mcp_common.errors import ToolError, not_found
 from mcp_common.settings import ConfigError
 
 logger = logging.getLogger(__name__)
 
-_LISTS = {
-    "namespaces.json": "V1NamespaceList",
-    "pods.json": "V1PodList",
-    "deployments.json": "V1DeploymentList",
-    "events.json": "CoreV1EventList",
+SNAPSHOT_FORMAT = "sre-lab-cluster-snapshot/v1"
+# kind → file; the first three are required, the others are read when present.
+KIND_FILES = {
+    "Namespace": "namespaces.json",
+    "Pod": "pods.json",
+    "Deployment": "deployments.json",
+    "ReplicaSet": "replicasets.json",
+    "StatefulSet": "statefulsets.json",
+    "DaemonSet": "daemonsets.json",
+    "Job": "jobs.json",
+    "CronJob": "cronjobs.json",
+    "Event": "events.json",
 }
+REQUIRED = ("namespaces.json", "pods.json", "deployments.json")
+
+Raw = dict[str, Any]
+
+
+def to_model(model: type[Any], raw: Raw) -> Any:
+    """A client model from API JSON: pydantic's validator (fast), or the client's tolerant `from_dict` when the
+    object carries fields this client version does not know (a newer cluster)."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return model.from_dict(raw)
+
+
+def to_models(model: type[Any], items: list[Raw], where: str) -> list[Any]:
+    """Every item that is a valid object; one that is not (hand-edited, truncated) is skipped and logged, so it
+    cannot take the rest of its namespace down with it."""
+    objects = []
+    for item in items:
+        try:
+            objects.append(to_model(model, item))
+        except (ValidationError, ValueError, TypeError) as exc:
+            name = (item.get("metadata") or {}).get("name", "?")
+            logger.warning(
+                "snapshot %s: skipping %s %r, not a valid %s: %s", where, model.__name__, name, model.__name__, exc
+            )
+    return objects
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 class SnapshotBackend:
-    """Cluster state read from a snapshot directory into `kubernetes.client` models."""
+    """Cluster state read from a snapshot directory into `kubernetes.client` models, one namespace at a time."""
 
     name = "snapshot"
 
     def __init__(self, root: Path) -> None:
         if not root.is_dir():
             raise ConfigError(
-                f"K8S_MCP_SNAPSHOT_DIR: {root} is not a directory; write one with `sre-lab seed cluster --out {root}`"
+                f"K8S_MCP_SNAPSHOT_DIR: {root} is not a directory; write one with `sre-lab seed cluster --out {root}` "
+                "or take one of your cluster (services/k8s-mcp/SNAPSHOT.md)"
+            )
+        missing = [name for name in REQUIRED if not (root / name).is_file()]
+        if missing:
+            raise ConfigError(
+                f"K8S_MCP_SNAPSHOT_DIR: {root} has no {', '.join(missing)} (see SNAPSHOT.md for the layout)"
             )
         self.root = root
+        self._captured_at = self._read_manifest()
         self._lock = threading.Lock()
-        api = ApiClient()
-        loaded: dict[str, list[Any]] = {}
-        for filename, list_type in _LISTS.items():
-            path = root / filename
-            if not path.exists():
-                if filename == "events.json":
-                    loaded[filename] = []
+        self._raw: dict[str, dict[str, list[Raw]]] | None = None  # namespace → kind → items
+        self._namespaces: list[V1Namespace] = []
+        self._indexes: dict[str, NamespaceIndex] = {}
+        self._index_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    def _read_manifest(self) -> datetime | None:
+        path = self.root / "manifest.json"
+        if not path.is_file():
+            logger.warning("snapshot %s has no manifest.json: ages are measured from the wall clock", self.root)
+            return None
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            captured = manifest.get("captured_at")
+            return parse_time(captured) if captured else None
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise ConfigError(f"K8S_MCP_SNAPSHOT_DIR: {path} is not a valid manifest ({exc})") from None
+
+    @property
+    def captured_at(self) -> datetime | None:
+        return self._captured_at
+
+    def load(self) -> SnapshotBackend:
+        """Parse every list file once (idempotent, thread-safe); a broken file is a `ConfigError` naming it."""
+        if self._raw is not None:
+            return self
+        with self._lock:
+            if self._raw is not None:
+                return self
+            grouped: dict[str, dict[str, list[Raw]]] = defaultdict(lambda: defaultdict(list))
+            namespaces: list[V1Namespace] = []
+            for kind, filename in KIND_FILES.items():
+                path = self.root / filename
+                if not path.is_file():
                     continue
-                raise ConfigError(f"K8S_MCP_SNAPSHOT_DIR: {root} has no {filename} (see SNAPSHOT.md for the layout)")
-            try:
-                items = api.deserialize(path.read_text(encoding="utf-8"), list_type, "application/json").items
-            except (ValueError, json.JSONDecodeError) as exc:
-                raise ConfigError(f"K8S_MCP_SNAPSHOT_DIR: {path} is not a valid {list_type}: {exc}") from None
-            loaded[filename] = list(items or [])
-        self._namespaces: list[V1Namespace] = loaded["namespaces.json"]
-        self._pods: list[V1Pod] = loaded["pods.json"]
-        self._deployments: list[V1Deployment] = loaded["deployments.json"]
-        self._events: list[CoreV1Event] = loaded["events.json"]
-        logger.info(
-            "snapshot %s: %d namespaces, %d pods, %d deployments, %d events",
-            root,
-            len(self._namespaces),
-            len(self._pods),
-            len(self._deployments),
-            len(self._events),
-        )
+                items = self._read_list(path)
+                if kind == "Namespace":
+                    namespaces = to_models(NAMESPACE_MODEL, items, str(path))
+                    continue
+                for item in items:
+                    namespace = (item.get("metadata") or {}).get("namespace") or ""
+                    grouped[namespace][kind].append(item)
+            self._namespaces = namespaces
+            self._raw = grouped
+            counts = {kind: sum(len(kinds.get(kind, [])) for kinds in grouped.values()) for kind in KIND_MODELS}
+            logger.info("snapshot %s: %d namespaces, %s", self.root, len(namespaces), counts)
+        return self
+
+    @staticmethod
+    def _read_list(path: Path) -> list[Raw]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"K8S_MCP_SNAPSHOT_DIR: {path} is not readable JSON ({exc})") from None
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise ConfigError(f"K8S_MCP_SNAPSHOT_DIR: {path} is not a kubectl List (no 'items' array of objects)")
+        return items
+
+    def warm(self, namespaces: Collection[str]) -> None:
+        """Index these namespaces now (the server does it in the background after start)."""
+        for namespace in namespaces:
+            self.index(namespace, ())
 
     def namespaces(self) -> list[V1Namespace]:
+        self.load()
         return list(self._namespaces)
 
-    def pods(self, namespace: str, selector: Mapping[str, str] | None = None) -> list[V1Pod]:
-        return [p for p in self._pods if p.metadata.namespace == namespace and matches(p.metadata.labels, selector)]
+    def index(
+        self, namespace: str, kinds: Collection[str] = (), pod_selector: Mapping[str, str] | None = None
+    ) -> NamespaceIndex:
+        """The namespace's every object, indexed once (`kinds` and `pod_selector` narrow nothing here)."""
+        built = self._indexes.get(namespace)
+        if built is not None:
+            return built
+        self.load()
+        assert self._raw is not None
+        with self._index_locks[namespace]:
+            built = self._indexes.get(namespace)
+            if built is None:
+                raw = self._raw.get(namespace, {})
+                where = f"{self.root}/{namespace}"
+                objects = {kind: to_models(KIND_MODELS[kind], raw.get(kind, []), where) for kind in KIND_MODELS}
+                built = self._indexes[namespace] = NamespaceIndex(namespace, objects)
+        return built
 
-    def pod(self, namespace: str, name: str) -> V1Pod:
-        for pod in self.pods(namespace):
-            if pod.metadata.name == name:
-                return pod
-        raise not_found("pod", name, [p.metadata.name for p in self.pods(namespace)])
+    def get(self, kind: str, namespace: str, name: str) -> Any:
+        index = self.index(namespace)
+        found = index.get(kind, name)
+        if found is None:
+            raise not_found(kind.lower(), name, index.names(kind))
+        return found
+
+    def events_for(self, namespace: str, names: Collection[str]) -> list[CoreV1Event]:
+        return self.index(namespace).events_about(names)
 
     def pod_log(self, namespace: str, name: str, container: str, *, previous: bool, tail_lines: int) -> list[str]:
-        self.pod(namespace, name)  # not-found first, with the pods that exist
+        self.get("Pod", namespace, name)  # not-found first, with the pods that exist
         suffix = ".previous.log" if previous else ".log"
         path = self.root / "logs" / namespace / name / f"{container}{suffix}"
         if not path.is_file():
@@ -95,26 +201,22 @@ class SnapshotBackend:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         return lines[-tail_lines:] if tail_lines else lines
 
-    def deployments(self, namespace: str) -> list[V1Deployment]:
-        return [d for d in self._deployments if d.metadata.namespace == namespace]
-
-    def deployment(self, namespace: str, name: str) -> V1Deployment:
-        for deployment in self.deployments(namespace):
-            if deployment.metadata.name == name:
-                return deployment
-        raise not_found("deployment", name, [d.metadata.name for d in self.deployments(namespace)])
-
-    def events(self, namespace: str) -> list[CoreV1Event]:
-        return [e for e in self._events if e.metadata.namespace == namespace]
-
-    def scale(self, namespace: str, name: str, replicas: int) -> V1Deployment:
+    def scale(self, namespace: str, name: str, replicas: int, resource_version: str | None = None) -> V1Deployment:
+        deployment: V1Deployment = self.get("Deployment", namespace, name)
         with self._lock:
-            deployment = self.deployment(namespace, name)
+            current = deployment.metadata.resource_version
+            if resource_version is not None and current != resource_version:
+                raise ToolError(
+                    f"deployment {namespace}/{name} changed since the preview (resourceVersion {resource_version} → "
+                    f"{current}); call scale_deployment again without a token for a new preview"
+                )
             previous = deployment.spec.replicas
             deployment.spec.replicas = replicas
             deployment.metadata.generation = (deployment.metadata.generation or 1) + 1
-            logger.warning("snapshot: scaled %s/%s from %s to %d (in memory)", namespace, name, previous, replicas)
-            return deployment
+            # A new resourceVersion, as the API server would assign: tokens bound to the old one stop matching.
+            deployment.metadata.resource_version = str(int(current) + 1) if (current or "").isdigit() else "1"
+        logger.warning("snapshot: scaled %s/%s from %s to %d (in memory)", namespace, name, previous, replicas)
+        return deployment
 
     def ping(self) -> bool:
         return self.root.is_dir()
