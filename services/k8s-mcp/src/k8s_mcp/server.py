@@ -171,14 +171,14 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
         app = ctx.request_context.lifespan_context
         return await app.call(fn, app.namespace_ok(namespace), await app.now(), what=what)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="List namespaces", annotations=READ_ONLY)
     async def list_namespaces(ctx: Context[AppContext]) -> NamespaceList:
         """List the namespaces this server may read, with their pod counts. Call first when unsure where a
         workload runs; every other tool takes one of these namespaces."""
         app = ctx.request_context.lifespan_context
         return await app.call(inspection.list_namespaces, app.policy, await app.now(), what="list_namespaces")
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="List pods", annotations=READ_ONLY)
     async def list_pods(
         ctx: Context[AppContext],
         namespace: Namespace,
@@ -199,7 +199,7 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
         ns = app.namespace_ok(namespace)
         return await app.call(inspection.list_pods, ns, status_filter, await app.now(), what="list_pods")
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Get a pod's logs", annotations=READ_ONLY)
     async def get_pod_logs(
         ctx: Context[AppContext],
         namespace: Namespace,
@@ -232,7 +232,7 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
             inspection.get_pod_logs, ns, name, clamp(lines, 1, 500), previous, grep, container, what="get_pod_logs"
         )
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Describe a pod", annotations=READ_ONLY)
     async def describe_pod(ctx: Context[AppContext], namespace: Namespace, pod_name: PodName) -> PodDetail:
         """Describe a pod: every container (init containers and sidecars marked) with its state and last state
         (reason, message, exit code: OOMKilled is 137), restarts, requests/limits, probes and env (secrets shown
@@ -242,39 +242,41 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
         name = require_dns1123_subdomain(pod_name.strip(), "pod_name")
         return await app.call(inspection.describe_pod, ns, name, await app.now(), what="describe_pod")
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="List deployments", annotations=READ_ONLY)
     async def list_deployments(ctx: Context[AppContext], namespace: Namespace) -> DeploymentList:
         """List deployments with ready/desired, up-to-date and available replicas, images, age and conditions.
         A deployment whose ready count is below desired is degraded: diagnose_workload explains why."""
         return await listing(ctx, inspection.list_deployments, namespace, "list_deployments")
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="List StatefulSets", annotations=READ_ONLY)
     async def list_statefulsets(ctx: Context[AppContext], namespace: Namespace) -> StatefulSetList:
         """List StatefulSets with ready/desired, current and updated replicas, images and age."""
         return await listing(ctx, inspection.list_statefulsets, namespace, "list_statefulsets")
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="List DaemonSets", annotations=READ_ONLY)
     async def list_daemonsets(ctx: Context[AppContext], namespace: Namespace) -> DaemonSetList:
         """List DaemonSets with desired, current, ready, up-to-date and available pods and node selector."""
         return await listing(ctx, inspection.list_daemonsets, namespace, "list_daemonsets")
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="List Jobs", annotations=READ_ONLY)
     async def list_jobs(ctx: Context[AppContext], namespace: Namespace) -> JobList:
         """List Jobs, newest first: status (Running, Complete, Failed, Suspended), completions, active,
         succeeded and failed pods, duration, the CronJob that created it, and why a failed one failed."""
         return await listing(ctx, inspection.list_jobs, namespace, "list_jobs")
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="List CronJobs", annotations=READ_ONLY)
     async def list_cronjobs(ctx: Context[AppContext], namespace: Namespace) -> CronJobList:
         """List CronJobs: schedule, time zone, suspended, active jobs, last schedule and last success, and the
         last job with its status. A failed last job: diagnose_workload(kind='CronJob') explains it."""
         return await listing(ctx, inspection.list_cronjobs, namespace, "list_cronjobs")
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Get events", annotations=READ_ONLY)
     async def get_events(
         ctx: Context[AppContext],
         namespace: Namespace,
-        event_type: Literal["Warning", "Normal"] | None = None,
+        event_type: Annotated[
+            Literal["Warning", "Normal"] | None, Field(description="Only this type: Warning for problems")
+        ] = None,
         involved_object: Annotated[
             str | None,
             Field(max_length=300, description="Only events about this object: 'pod/NAME', 'deployment/NAME' or NAME"),
@@ -294,7 +296,7 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
         now = await app.now()
         return await app.call(inspection.get_events, ns, event_type, involved_object, limit, now, what="get_events")
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Diagnose a workload", annotations=READ_ONLY)
     async def diagnose_workload(
         ctx: Context[AppContext],
         namespace: Namespace,
@@ -313,7 +315,7 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
         now = await app.now()
         return await app.call(diagnosis.diagnose_workload, ns, kind, workload, now, what="diagnose_workload")
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Diagnose a deployment", annotations=READ_ONLY)
     async def diagnose_deployment(ctx: Context[AppContext], namespace: Namespace, name: Name) -> Diagnosis:
         """diagnose_workload for a Deployment (kept for clients that know this name)."""
         app = ctx.request_context.lifespan_context
@@ -335,7 +337,7 @@ def _register_scale(
     tokens = ConfirmationTokens(key, settings.confirmation_ttl_s, **({"clock": token_clock} if token_clock else {}))
     flow = ScaleFlow(cluster, tokens)
 
-    @server.tool(annotations=DESTRUCTIVE)
+    @server.tool(title="Scale a deployment", annotations=DESTRUCTIVE)
     async def scale_deployment(
         ctx: Context[AppContext],
         namespace: Namespace,

@@ -101,7 +101,7 @@ def create_server(
     )
     server.middleware.append(_list_runbooks)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Search runbooks", annotations=READ_ONLY)
     async def search_runbooks(
         query: Annotated[
             str,
@@ -142,7 +142,7 @@ def create_server(
             query=text, team_filter=team, service=svc, hits=[_search_hit(hit) for hit in hits], hint=hint
         )
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Find runbooks for an error", annotations=READ_ONLY)
     async def find_runbooks_for_error(
         error_text: Annotated[
             str,
@@ -170,7 +170,7 @@ def create_server(
         hint = None if matches else "no runbook mentions this error; try search_runbooks with the symptom in words"
         return ErrorLookup(signature=signature, matches=matches, hint=hint)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Ask the knowledge base", annotations=READ_ONLY)
     async def ask_knowledge_base(
         question: Annotated[
             str,

@@ -114,7 +114,7 @@ def create_server(
         health=AppContext.healthy,
     )
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Search log lines", annotations=READ_ONLY)
     async def search_logs(
         ctx: Context[AppContext],
         service: ServiceArg = None,
@@ -154,7 +154,7 @@ def create_server(
             what="search_logs",
         )
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Count errors", annotations=READ_ONLY)
     async def count_errors(
         ctx: Context[AppContext],
         group_by: Annotated[
@@ -176,7 +176,7 @@ def create_server(
             queries.count_errors, app.window(time_range), group_by=group_by, limit=limit, what="count_errors"
         )
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Get slow queries", annotations=READ_ONLY)
     async def get_slow_queries(
         ctx: Context[AppContext],
         service: ServiceArg = None,
@@ -201,7 +201,7 @@ def create_server(
             what="get_slow_queries",
         )
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Trace a transaction", annotations=READ_ONLY)
     async def trace_transaction(
         ctx: Context[AppContext],
         trace_id: Annotated[
@@ -222,7 +222,7 @@ def create_server(
         app = ctx.request_context.lifespan_context
         return await app.run(queries.trace_transaction, trace_id, what="trace_transaction")
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Error timeline", annotations=READ_ONLY)
     async def error_timeline(
         ctx: Context[AppContext],
         service: ServiceArg = None,
@@ -244,7 +244,7 @@ def create_server(
             timeline.error_timeline, app.window(time_range), service=service, bucket=bucket, what="error_timeline"
         )
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="Log patterns", annotations=READ_ONLY)
     async def log_patterns(
         ctx: Context[AppContext],
         service: ServiceArg = None,
@@ -268,7 +268,7 @@ def create_server(
             what="log_patterns",
         )
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(title="List services", annotations=READ_ONLY)
     async def list_services(ctx: Context[AppContext]) -> Services:
         """List the services that log, with their last hour's volume, errors, error rate and hosts (pods).
 
