@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from clickhouse_connect.driver.client import Client
 
 from logs_mcp.config import LogsSettings
-from logs_mcp.store import apply_schema, connect
+from logs_mcp.store import open_writer
 from sre_lab.scenario import Scenario
 from sre_lab.story_logs import insert_records, insert_slow_queries, slow_query_rows, story_records
 from sre_lab.traffic import TrafficPlan, insert_traffic, requests_for, step_signatures
@@ -61,14 +61,7 @@ class SeedReport:
 
 def open_log_store(settings: LogsSettings | None = None) -> Client:
     """A writer client for the configured store (env `LOGS_MCP_*`), with the schema applied."""
-    settings = settings or LogsSettings()
-    client = connect(settings, writer=True)
-    try:
-        apply_schema(client, settings.clickhouse_database)
-    except BaseException:
-        client.close()
-        raise
-    return client
+    return open_writer(settings or LogsSettings())
 
 
 def seed_log_store(

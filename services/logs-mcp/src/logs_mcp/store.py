@@ -183,6 +183,17 @@ def apply_schema(client: Client, database: str) -> None:
         client.command(statement)
 
 
+def open_writer(settings: LogsSettings) -> Client:
+    """A writer client for the configured store with the schema applied (the seeder's and the importer's)."""
+    client = connect(settings, writer=True)
+    try:
+        apply_schema(client, settings.clickhouse_database)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
 # -- querying -----------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,407 @@
+"""Log file formats the importer reads: JSON lines (OpenTelemetry's OTLP/JSON and common field names), logfmt,
+and plain text presets (syslog, log4j/logback, nginx/apache access and apache error logs) or a user regex.
+
+Each parser turns one line into a `Record` or None (the line is not a record of this format: a stack frame
+or a wrapped line, which the importer folds into the record before it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from mcp_common.errors import ConfigError
+
+LEVELS = {
+    "ERROR": ("error", "err", "fatal", "critical", "crit", "alert", "emerg", "emergency", "severe", "panic", "e", "f"),
+    "WARN": ("warn", "warning", "w"),
+    "DEBUG": ("debug", "trace", "fine", "finer", "finest", "verbose", "d", "t", "notice_debug"),
+}
+# syslog severities 0-7: emerg, alert, crit, err, warning, notice, info, debug
+SYSLOG_SEVERITY = ("ERROR", "ERROR", "ERROR", "ERROR", "WARN", "INFO", "INFO", "DEBUG")
+# Field names seen in the wild, most specific first (flattened with dots: {"kubernetes": {"pod_name": …}}).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "timestamp": (
+        "timestamp",
+        "@timestamp",
+        "time",
+        "ts",
+        "datetime",
+        "date",
+        "t",
+        "timeUnixNano",
+        "Timestamp",
+        "__REALTIME_TIMESTAMP",
+    ),
+    "level": (
+        "level",
+        "severity",
+        "severityText",
+        "SeverityText",
+        "log.level",
+        "levelname",
+        "loglevel",
+        "lvl",
+        "PRIORITY",
+    ),
+    "message": ("message", "msg", "body", "Body", "log", "text", "event", "short_message", "MESSAGE"),
+    "service": (
+        "service",
+        "service.name",
+        "service_name",
+        "app",
+        "application",
+        "component",
+        "program",
+        "SYSLOG_IDENTIFIER",
+    ),
+    "host": ("host", "hostname", "host.name", "kubernetes.host", "node", "_HOSTNAME"),
+    "pod": ("pod", "pod_name", "kubernetes.pod_name", "k8s.pod.name", "kubernetes.pod.name"),
+    "namespace": ("namespace", "kubernetes.namespace_name", "k8s.namespace.name", "kubernetes.namespace"),
+    "logger": ("logger", "logger_name", "loggerName", "log.logger", "name", "caller", "scope", "module"),
+    "trace_id": ("trace_id", "traceId", "trace.id", "traceid", "TraceId", "dd.trace_id", "trace"),
+    "duration_ms": ("duration_ms", "latency_ms", "elapsed_ms", "took_ms", "response_time_ms"),
+    "status_code": ("status_code", "status", "http.status_code", "http.response.status_code", "statusCode"),
+}
+MONTHS = {
+    month: number
+    for number, month in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
+
+
+@dataclass
+class Record:
+    """One log line as the store keeps it (strings empty when unknown)."""
+
+    timestamp: datetime
+    message: str
+    level: str = "INFO"
+    service: str = ""
+    host: str = ""
+    pod: str = ""
+    namespace: str = ""
+    logger: str = ""
+    trace_id: str = ""
+    duration_ms: int | None = None
+    status_code: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def normalize_level(value: Any, default: str = "INFO") -> str:
+    """ERROR, WARN, INFO or DEBUG from a level word (error, Warning, crit, fatal, trace …) or a syslog severity
+    number 0-7 (journald's PRIORITY); anything else is INFO."""
+    text = str(value if value is not None else "").strip().lower()
+    if not text:
+        return default
+    if text.isdigit():  # syslog 0-7; pino and bunyan 10 (trace) … 60 (fatal)
+        number = int(text)
+        if number < len(SYSLOG_SEVERITY):
+            return SYSLOG_SEVERITY[number]
+        return "ERROR" if number >= 50 else "WARN" if number >= 40 else "INFO" if number >= 30 else "DEBUG"
+    for level, words in LEVELS.items():
+        if text in words or text.rstrip(":") in words:
+            return level
+    return "INFO"
+
+
+def parse_time(value: Any, zone: tzinfo = UTC) -> datetime | None:
+    """ISO 8601 (with or without zone, `,` or `.` fraction), epoch seconds/ms/µs/ns, or None."""
+    if isinstance(value, (int, float)) or (isinstance(value, str) and re.fullmatch(r"\d{9,19}(\.\d+)?", value)):
+        number = float(value)
+        for scale in (1, 1e3, 1e6, 1e9):  # the unit that lands after 2001
+            if number / scale < 4e9:
+                return datetime.fromtimestamp(number / scale, UTC)
+        return None
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace(",", ".", 1) if re.search(r"\d,\d{3}\b", value) else value.strip()
+    text = re.sub(r"Z$", "+00:00", text)
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)  # Python keeps microseconds
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}."))
+        out[name] = value
+    return out
+
+
+def _pick(fields: Mapping[str, Any], logical: str) -> Any:
+    for name in FIELDS[logical]:
+        value = fields.get(name)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(float(value)) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def record_from_fields(fields: Mapping[str, Any], zone: tzinfo) -> Record | None:
+    """A record from named fields (JSON or logfmt), or None without a time and a message."""
+    when = parse_time(_pick(fields, "timestamp"), zone)
+    message = _pick(fields, "message")
+    if when is None or message is None:
+        return None
+    used = {name for names in FIELDS.values() for name in names}
+    return Record(
+        timestamp=when,
+        message=message if isinstance(message, str) else json.dumps(message, separators=(",", ":")),
+        level=normalize_level(_pick(fields, "level")),
+        service=str(_pick(fields, "service") or ""),
+        host=str(_pick(fields, "host") or ""),
+        pod=str(_pick(fields, "pod") or ""),
+        namespace=str(_pick(fields, "namespace") or ""),
+        logger=str(_pick(fields, "logger") or ""),
+        trace_id=str(_pick(fields, "trace_id") or ""),
+        duration_ms=_int(_pick(fields, "duration_ms")),
+        status_code=_int(_pick(fields, "status_code")),
+        extra={k: str(v) for k, v in fields.items() if k not in used and not isinstance(v, (dict, list))},
+    )
+
+
+# -- OpenTelemetry OTLP/JSON (the collector's file exporter writes one ExportLogsServiceRequest per line) -----
+
+
+def _otlp_value(value: Mapping[str, Any]) -> Any:
+    for kind in ("stringValue", "intValue", "doubleValue", "boolValue"):
+        if kind in value:
+            return value[kind]
+    if "kvlistValue" in value or "arrayValue" in value:
+        return json.dumps(value, separators=(",", ":"))
+    return ""
+
+
+def _otlp_attributes(items: list[Mapping[str, Any]] | None) -> dict[str, Any]:
+    return {item["key"]: _otlp_value(item.get("value", {})) for item in items or [] if "key" in item}
+
+
+def otlp_records(data: Mapping[str, Any]) -> Iterator[Record]:
+    for resource_logs in data.get("resourceLogs", []):
+        resource = _otlp_attributes(resource_logs.get("resource", {}).get("attributes"))
+        for scope_logs in resource_logs.get("scopeLogs", []):
+            scope = scope_logs.get("scope", {}).get("name", "")
+            for log in scope_logs.get("logRecords", []):
+                attributes = _otlp_attributes(log.get("attributes"))
+                nanos = log.get("timeUnixNano") or log.get("observedTimeUnixNano") or "0"
+                number = int(log.get("severityNumber") or 0)
+                level = (
+                    "ERROR" if number >= 17 else "WARN" if number >= 13 else "INFO" if number >= 9
+                    else "DEBUG" if number >= 1 else normalize_level(log.get("severityText"))
+                )  # fmt: skip
+                yield Record(
+                    timestamp=datetime.fromtimestamp(int(nanos) / 1e9, UTC),
+                    message=str(_otlp_value(log.get("body", {}))),
+                    level=level,
+                    service=str(resource.get("service.name", "")),
+                    host=str(resource.get("host.name") or resource.get("k8s.pod.name") or ""),
+                    pod=str(resource.get("k8s.pod.name", "")),
+                    namespace=str(resource.get("k8s.namespace.name", "")),
+                    logger=str(scope),
+                    trace_id=str(log.get("traceId", "")),
+                    status_code=_int(attributes.get("http.response.status_code")),
+                )
+
+
+# -- text formats --------------------------------------------------------------------------------------------
+
+SYSLOG = re.compile(
+    r"^(?:<(?P<pri>\d{1,3})>)?(?P<month>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<clock>\d{2}:\d{2}:\d{2}) "
+    r"(?P<host>\S+) (?P<service>[^\s:\[]+)(?:\[(?P<pid>\d+)\])?: ?(?P<message>.*)$"
+)
+SYSLOG_5424 = re.compile(
+    r"^<(?P<pri>\d{1,3})>1 (?P<time>\S+) (?P<host>\S+) (?P<service>\S+) (?P<pid>\S+) (?P<msgid>\S+) "
+    r"(?P<sd>-|(?:\[.*?\])+) ?(?P<message>.*)$"
+)
+# log4j/logback layouts: "<date> [thread] LEVEL logger - message", "<date> LEVEL [thread] logger: message", and
+# Spring Boot's "<date>  LEVEL <pid> --- [app] [thread] logger : message"
+LOG4J = re.compile(
+    r"^(?P<time>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?) +"
+    r"(?:\[(?P<thread>[^\]]*)\] +)?(?P<level>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|SEVERE)\b:? +"
+    r"(?:\d+ +--- +(?:\[[^\]]*\] +)?)?(?:\[(?P<thread2>[^\]]*)\] +)?"
+    r"(?:(?P<logger>[\w.$-]+) *(?:- |: ))?(?P<message>.*)$"
+)
+ACCESS = re.compile(
+    r'^(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>[^"]*)" (?P<status>\d{3}) '
+    r'(?P<bytes>\d+|-)(?: "(?P<referer>[^"]*)" "(?P<agent>[^"]*)")?(?: (?P<duration>[\d.]+))?.*$'
+)
+APACHE_ERROR = re.compile(
+    r"^\[(?P<time>[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4})\] "
+    r"\[(?:[\w-]+:)?(?P<level>\w+)\] (?:\[pid \d+(?::tid \d+)?\] )?(?:\[client (?P<client>[^\]]+)\] )?(?P<message>.*)$"
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a file's lines do not say: the zone of naive times, the year of year-less dates, defaults."""
+
+    zone: tzinfo = UTC
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    service: str = ""
+    host: str = ""
+
+
+def _yearless(month: str, day: str, clock: str, options: Options) -> datetime | None:
+    number = MONTHS.get(month.lower())
+    if number is None:
+        return None
+    hour, minute, second = (int(part) for part in clock.split(":"))
+    when = datetime(options.now.year, number, int(day), hour, minute, second, tzinfo=options.zone)
+    return when.replace(year=when.year - 1) if when > options.now + timedelta(days=1) else when
+
+
+def syslog(line: str, options: Options) -> Record | None:
+    match = SYSLOG_5424.match(line)
+    if match:
+        when = parse_time(match["time"], options.zone)
+        if when is None:
+            return None
+        fields = match.groupdict()
+    else:
+        match = SYSLOG.match(line)
+        if not match:
+            return None
+        fields = match.groupdict()
+        when = _yearless(fields["month"], fields["day"], fields["clock"], options)
+        if when is None:
+            return None
+    pri = fields.get("pri")
+    level = SYSLOG_SEVERITY[int(pri) % 8] if pri else "INFO"
+    message = fields["message"]
+    if not pri:  # no priority: the message's own words may say it
+        word = re.match(r"^\W*(\w+)", message)
+        level = normalize_level(word[1]) if word and normalize_level(word[1]) != "INFO" else "INFO"
+    return Record(when, message, level, service=fields["service"], host=fields["host"])
+
+
+def log4j(line: str, options: Options) -> Record | None:
+    match = LOG4J.match(line)
+    if not match:
+        return None
+    when = parse_time(match["time"], options.zone)
+    if when is None:
+        return None
+    return Record(when, match["message"], normalize_level(match["level"]), logger=match["logger"] or "")
+
+
+def access(line: str, options: Options) -> Record | None:
+    """nginx/apache access (common or combined, optionally a request time after): the line without its date is
+    the message (client, request, status, bytes, referer, agent: nothing dropped); 5xx ERROR, 4xx WARN."""
+    match = ACCESS.match(line)
+    if not match:
+        return None
+    try:
+        when = datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S %z")
+    except ValueError:
+        return None
+    status = int(match["status"])
+    duration = match["duration"]
+    start, end = match.span("time")
+    return Record(
+        when.astimezone(UTC),
+        (line[: start - 1].rstrip() + " " + line[end + 1 :].lstrip()).strip(),
+        "ERROR" if status >= 500 else "WARN" if status >= 400 else "INFO",
+        host=options.host,
+        status_code=status,
+        duration_ms=round(float(duration) * 1000) if duration and "." in duration else _int(duration),
+    )
+
+
+def apache_error(line: str, options: Options) -> Record | None:
+    match = APACHE_ERROR.match(line)
+    if not match:
+        return None
+    try:
+        when = datetime.strptime(re.sub(r"\.\d+", "", match["time"]), "%a %b %d %H:%M:%S %Y")
+    except ValueError:
+        return None
+    return Record(when.replace(tzinfo=options.zone), match["message"], normalize_level(match["level"]))
+
+
+def json_line(line: str, options: Options) -> list[Record] | None:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if "resourceLogs" in data:
+        return list(otlp_records(data))
+    record = record_from_fields(flatten(data), options.zone)
+    return [record] if record else None
+
+
+LOGFMT_PAIR = re.compile(r'([^\s="]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
+
+
+def logfmt(line: str, options: Options) -> Record | None:
+    """key=value pairs; values bare or double-quoted with backslash escapes (bare words are flags)."""
+    fields = {}
+    for key, raw in LOGFMT_PAIR.findall(line):
+        quoted = raw.startswith('"') and raw.endswith('"') and len(raw) >= 2
+        fields[key] = re.sub(r"\\(.)", r"\1", raw[1:-1]) if quoted else raw
+    if len(fields) < 2:
+        return None
+    return record_from_fields(fields, options.zone)
+
+
+def user_regex(pattern: str) -> Callable[[str, Options], Record | None]:
+    """A parser from a regex with named groups: time and message required; level, service, host, pod, … optional."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"--regex: not a valid regular expression: {exc}") from None
+    missing = {"time", "message"} - set(compiled.groupindex)
+    if missing:
+        raise ConfigError(f"--regex needs the named groups (?P<time>…) and (?P<message>…); missing: {sorted(missing)}")
+
+    def parse(line: str, options: Options) -> Record | None:
+        match = compiled.match(line)
+        if not match:
+            return None
+        fields = {("timestamp" if k == "time" else k): v for k, v in match.groupdict().items() if v is not None}
+        return record_from_fields(fields, options.zone)
+
+    return parse
+
+
+TEXT_PRESETS: dict[str, Callable[[str, Options], Record | None]] = {
+    "syslog": syslog,
+    "log4j": log4j,
+    "access": access,
+    "apache-error": apache_error,
+    "logfmt": logfmt,
+}
+FORMATS = ("auto", "json", *TEXT_PRESETS, "regex")
+
+
+def detect(sample: list[str], options: Options) -> str | None:
+    """The format most of the sample's lines parse as, or None. A format whose records are followed by many
+    continuation lines (stack traces) counts too when the sample's first line is one of its records."""
+    lines = [line for line in sample if line.strip()][:50]
+    if not lines:
+        return None
+    parsers: dict[str, Callable[[str, Options], object]] = {"json": json_line, **TEXT_PRESETS}
+    scores = {name: sum(1 for line in lines if parser(line, options)) for name, parser in parsers.items()}
+    best = max(scores, key=lambda name: scores[name])
+    if scores[best] * 2 >= len(lines) or (scores[best] and parsers[best](lines[0], options)):
+        return best
+    return None
