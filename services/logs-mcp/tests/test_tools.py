@@ -253,3 +253,49 @@ async def test_the_lifespan_opens_and_closes_its_own_store(known: Any) -> None:
         async with Client(server) as client:
             result = await client.call_tool("search_logs", {"keyword": "O'Brien"})
         assert result.structured_content["count"] == 1
+
+
+async def texts(server: Any, *requests: tuple[str, dict[str, Any]]) -> list[str]:
+    async with Client(server) as client:
+        results = [await client.call_tool(tool, arguments) for tool, arguments in requests]
+    assert not any(result.is_error for result in results)
+    return [result.content[0].text for result in results]
+
+
+async def test_the_text_a_model_reads_is_one_line_per_record(server: Any) -> None:
+    search, trace, timeline, patterns, errors, services, slow = await texts(
+        server,
+        ("search_logs", {"keyword": "OutOfMemoryError"}),
+        ("trace_transaction", {"trace_id": "tx-abc123"}),
+        ("error_timeline", {}),
+        ("log_patterns", {"level": "ERROR"}),
+        ("count_errors", {"group_by": "message"}),
+        ("list_services", {}),
+        ("get_slow_queries", {}),
+    )
+    assert search.splitlines() == [
+        "3 lines, newest first, 1h (2026-11-26T13:23:00.000Z to 2026-11-26T14:23:30.000Z), keyword='OutOfMemoryError'",
+        "2026-11-26T14:22:30.000Z ERROR payment-gateway payment-gw-ghi56 BatchReconciliation: "
+        "java.lang.OutOfMemoryError: Java heap space",
+        "2026-11-26T14:18:30.000Z ERROR payment-gateway payment-gw-def34 BatchReconciliation: "
+        "java.lang.OutOfMemoryError: Java heap space",
+        "2026-11-26T14:13:30.000Z ERROR payment-gateway payment-gw-def34 BatchReconciliation: "
+        "java.lang.OutOfMemoryError: Java heap space",
+    ]
+    head, first_error, *events = trace.splitlines()
+    assert head.startswith("trace tx-abc123: 5 lines over 3000 ms") and "payment-gateway -> auth-service" in head
+    assert first_error.startswith("first error: +2000ms ") and "Unable to fetch velocity data" in first_error
+    assert events[-1].endswith("Transaction tx-abc123 failed: upstream timeout (30s) (status=504, duration=30072ms)")
+    assert len(events) == 5
+    lines = timeline.splitlines()
+    assert lines[0].startswith("error timeline 1h by 1m (") and "baseline (previous window" in lines[0]
+    assert any(line.startswith("first_rise: ") for line in lines) and any(line.startswith("peak: ") for line in lines)
+    assert "start | total | error | warn | info | debug | error_rate" in lines
+    header = "new | count | before | service | level | template | first_seen | last_seen | example"
+    assert patterns.splitlines()[1] == header
+    assert any("| Transaction <id> failed: upstream timeout (<duration>) |" in line for line in patterns.splitlines())
+    assert errors.splitlines()[0].startswith("26 errors in ")
+    assert services.splitlines()[1].startswith("service | lines | errors | warnings | error_rate")
+    assert slow.splitlines()[1] == "duration_ms | rows_examined | timestamp | service | pod | query"
+    for text in (search, trace, timeline, patterns, errors, services, slow):
+        assert "{" not in text.splitlines()[0] and "null" not in text  # no JSON, no nulls

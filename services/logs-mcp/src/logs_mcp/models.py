@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from logs_mcp import rendering
 from mcp_common.models import CompactModel
 
 
@@ -36,6 +37,9 @@ class SearchResult(CompactModel):
     hint: str | None = None
     lines: list[LogLine]
 
+    def compact_text(self) -> str:
+        return rendering.search_text(self)
+
 
 class ErrorGroup(CompactModel):
     key: str
@@ -58,6 +62,9 @@ class ErrorCounts(CompactModel):
     hint: str | None = None
     groups: list[ErrorGroup]
 
+    def compact_text(self) -> str:
+        return rendering.errors_text(self)
+
 
 class SlowQuery(CompactModel):
     timestamp: str
@@ -77,6 +84,9 @@ class SlowQueries(CompactModel):
     truncated: bool
     hint: str | None = None
     queries: list[SlowQuery]
+
+    def compact_text(self) -> str:
+        return rendering.slow_queries_text(self)
 
 
 class TraceEvent(CompactModel):
@@ -102,6 +112,9 @@ class TraceResult(CompactModel):
     first_error: TraceEvent | None = None
     truncated: bool
     events: list[TraceEvent]
+
+    def compact_text(self) -> str:
+        return rendering.trace_text(self)
 
 
 class TimelineBucket(CompactModel):
@@ -148,6 +161,9 @@ class ErrorTimeline(CompactModel):
     hint: str | None = None
     buckets: list[TimelineBucket]
 
+    def compact_text(self) -> str:
+        return rendering.timeline_text(self)
+
 
 class LogPattern(CompactModel):
     template: str
@@ -173,6 +189,9 @@ class LogPatterns(CompactModel):
     hint: str | None = None
     templates: list[LogPattern]
 
+    def compact_text(self) -> str:
+        return rendering.patterns_text(self)
+
 
 class ServiceSummary(CompactModel):
     service: str
@@ -191,3 +210,6 @@ class Services(CompactModel):
     window: TimeWindow
     compared_with: TimeWindow
     services: list[ServiceSummary]
+
+    def compact_text(self) -> str:
+        return rendering.services_text(self)
