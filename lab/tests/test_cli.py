@@ -308,6 +308,23 @@ def test_audit_verify_reports_ok_and_the_first_altered_line(tmp_path: Path) -> N
     assert "no such file" in one_line_error(missing, code=2)
 
 
+def test_audit_verify_names_a_torn_line_once_and_checks_the_key(tmp_path: Path) -> None:
+    path, key = tmp_path / "audit.jsonl", tmp_path / "audit.key"
+    key.write_text("an-audit-key-of-32-characters!!!\n")
+    log = AuditLog(path, key=key.read_text().strip().encode())
+    log.record(AuditEntry("k8s-mcp", "list_pods", {"namespace": "payments"}, "stdio", "ok", 1.0))
+    with path.open("ab") as fh:
+        fh.write(b'{"arguments":{"namesp')  # a write cut by a crash or a full disk
+    log.record(AuditEntry("k8s-mcp", "list_pods", {"namespace": "auth"}, "stdio", "ok", 1.0))
+    log.flush()
+    torn = runner.invoke(app, ["audit", "verify", str(path), "--key-file", str(key)])
+    assert "lost to faults, first at line 2" in one_line_error(torn, code=3)
+    assert torn.stdout.count("torn write") == 1
+    assert "HMAC on 2 keyed lines" in torn.stdout and "seal of" in torn.stdout
+    unkeyed = runner.invoke(app, ["audit", "verify", str(path)])
+    assert unkeyed.exit_code == 3 and "need the key" in unkeyed.stdout
+
+
 def test_help_shows_choices_and_defaults() -> None:
     text = " ".join(runner.invoke(app, ["investigate", "--help"]).stdout.split())
     assert "<text|markdown|json>" in text and "[default: text]" in text

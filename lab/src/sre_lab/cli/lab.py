@@ -178,7 +178,12 @@ def status(embedded: EmbeddedFlag = True) -> None:
         table.add_row(name, str(where), f"{ago(now - record.seeded_at)} ago{stale}", holds)
     for log in sorted(stores.audit.glob("*.jsonl")):
         result = verify(log)
-        chain = f"{result.lines} lines, chain intact" if result.ok else f"[red]broken at line {result.bad_line}[/]"
+        if result.ok:
+            chain = f"{result.lines} lines, chain intact"
+        elif result.intact:
+            chain = f"[yellow]{result.lines} lines, intact; {len(result.problems)} lost to faults (audit verify)[/]"
+        else:
+            chain = f"[red]broken at line {result.bad_line}[/]"
         table.add_row("audit", str(log), "", chain)
     console.print(table)
 

@@ -7,7 +7,8 @@
     │   ├── NotAllowedError .............. the caller's fault: outside what this server may touch (lists what is)
     │   └── UnavailableError ............. not the caller's fault: a dependency cannot answer now; retrying may help
     │       ├── StoreUnavailableError .... the store or model did not open, or is unreachable (one class, every server)
-    │       └── DeadlineExceededError .... the dependency did not answer within the call's deadline
+    │       ├── DeadlineExceededError .... the dependency did not answer within the call's deadline
+    │       └── AuditUnavailableError .... a change refused: its intent could not be audited (mcp_common.effects)
     ├── ResourceError (the SDK's) ........ a `resources/read` failure the client reads (-32603; not found: see below)
     │   └── ResourceNotFoundError ........ unknown resource: -32602
     ├── MCPError (the SDK's) ............. a JSON-RPC protocol error; `invalid_params()` builds the -32602 kind
@@ -31,6 +32,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
 __all__ = [
+    "AuditUnavailableError",
     "ConfigError",
     "DeadlineExceededError",
     "InvalidArgumentError",
@@ -74,6 +76,11 @@ class StoreUnavailableError(UnavailableError):
 
 class DeadlineExceededError(UnavailableError):
     """The dependency did not answer within the call's deadline; the message suggests narrowing the request."""
+
+
+class AuditUnavailableError(UnavailableError):
+    """A write tool's change was refused because its intent could not be written to the audit log (no log
+    configured, disk full, I/O error); nothing changed. The message says why and what to set or free."""
 
 
 class ConfigError(Exception):

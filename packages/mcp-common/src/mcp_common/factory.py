@@ -89,7 +89,7 @@ def new_server(
     """
     guard = ToolCallGuard(
         server_name=name,
-        audit=audit if audit is not None else AuditLog(settings.audit_log),
+        audit=audit if audit is not None else AuditLog.from_settings(settings),
         limiter=limiter or RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
     )
     server: MCPServer[AppT] = StrictServer(

@@ -3,11 +3,13 @@
 In order: identify the client (`stdio`, or the API key's name over HTTP), apply its rate limit, check the
 arguments against the tool's JSON schema (clear messages; the SDK's pydantic validation still runs after),
 run the call, replace the text of unexpected failures with a sanitized message, and write one audit line
-whatever happened: ok, rejected, error or rate_limited.
+whatever happened: ok, rejected, error, rate_limited or cancelled. While the call runs, `effects.current_call()`
+gives write tools what they need to record a change (`effects.audited_effect`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import logging
@@ -15,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio.lowlevel
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -22,8 +25,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from mcp_common.audit import AuditEntry, AuditLog
+from mcp_common.audit import AuditEntry, AuditLog, AuditWriteError
 from mcp_common.auth import CLIENT_STATE_KEY
+from mcp_common.effects import CallContext, enter_call, leave_call
 from mcp_common.errors import internal_error_message
 from mcp_common.ratelimit import RateLimiter
 
@@ -87,22 +91,24 @@ class ToolCallGuard:
         client = client_identity(ctx)
 
         def audit(outcome: str, result_bytes: int = 0, error: str | None = None) -> None:
-            self.audit.record(
-                AuditEntry(
-                    server=self.server_name,
-                    tool=target,
-                    arguments=arguments,
-                    client=client,
-                    outcome=outcome,
-                    duration_ms=(self._clock() - started) * 1000,
-                    result_bytes=result_bytes,
-                    error=error,
-                )
+            entry = AuditEntry(
+                server=self.server_name,
+                tool=target,
+                arguments=arguments,
+                client=client,
+                outcome=outcome,
+                duration_ms=(self._clock() - started) * 1000,
+                result_bytes=result_bytes,
+                error=error,
             )
+            # A read is answered even when its line cannot be written (counted and logged by the log);
+            # a change is refused before it starts (see mcp_common.effects).
+            with contextlib.suppress(AuditWriteError):
+                self.audit.record(entry)
 
         retry_after = self.limiter.acquire(client)
         if retry_after is not None:
-            retry = round(retry_after, 2)
+            retry = retry_after
             text = f"rate limit exceeded for client '{client}'; retry after {retry} s"
             audit("rate_limited", error=text)
             if ctx.method == "tools/call":
@@ -115,14 +121,9 @@ class ToolCallGuard:
                 audit("rejected", error=problem)
                 return tool_error_result(problem, ctx.protocol_version)
 
-        try:
-            result = await call_next(ctx)
-        except MCPError as exc:
-            audit("rejected", error=exc.error.message)
-            raise
-        except Exception as exc:
-            audit("error", error=type(exc).__name__)
-            raise
+        result = await self._call_audited(
+            ctx, call_next, audit, CallContext(self.audit, self.server_name, target, client)
+        )
         size = _result_size(result)
         if ctx.method == "tools/call" and isinstance(result, dict) and result.get("isError"):
             text = _first_text(result)
@@ -134,8 +135,39 @@ class ToolCallGuard:
                 text = _strip_sdk_prefix(text, target)
                 audit("rejected", size, text)
             return {**result, "content": [{"type": "text", "text": text}]}
-        audit("ok", size)
+        if _cancel_requested(ctx):
+            # The client gave up while the call ran to its end (a write finishes; see effects): say both.
+            audit("cancelled", size, "the client cancelled; the call completed and its answer was dropped")
+        else:
+            audit("ok", size)
         return result
+
+    async def _call_audited(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        call_next: CallNext,
+        audit: Callable[..., None],
+        call: CallContext,
+    ) -> HandlerResult:
+        """Run the call with `call` as the current call (for write tools), auditing every way it can end."""
+        token = enter_call(call)
+        try:
+            result = await call_next(ctx)
+            # A cancellation that arrived while a write finished under its shield is delivered here.
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            return result
+        except MCPError as exc:
+            audit("rejected", error=exc.error.message)
+            raise
+        except Exception as exc:
+            audit("error", error=type(exc).__name__)
+            raise
+        except BaseException as exc:
+            # Cancellation (the client's notifications/cancelled, a shutdown) is not an Exception: still a line.
+            audit("cancelled", error=type(exc).__name__)
+            raise
+        finally:
+            leave_call(token)
 
     async def _schema_problem(self, tool: str, arguments: dict[str, Any]) -> str | None:
         validator = await self._validator(tool)
@@ -156,6 +188,11 @@ class ToolCallGuard:
             for info in await self._server.list_tools():
                 self._validators[info.name] = Draft202012Validator(info.input_schema)
         return self._validators.get(tool)
+
+
+def _cancel_requested(ctx: ServerRequestContext[Any, Any]) -> bool:
+    event = getattr(ctx, "cancel_requested", None)
+    return bool(event is not None and event.is_set())
 
 
 def _target_and_arguments(method: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+
+def retry_after(seconds: float) -> float:
+    """A wait to tell a client: rounded *up* to a tenth of a second, never 0 (a client told 0 retries at once)."""
+    return max(0.1, math.ceil(seconds * 10 - 1e-9) / 10)
 
 
 @dataclass
@@ -45,4 +51,4 @@ class RateLimiter:
             if bucket.tokens >= cost:
                 bucket.tokens -= cost
                 return None
-            return (cost - bucket.tokens) / self.rate_per_s
+            return retry_after((cost - bucket.tokens) / self.rate_per_s)

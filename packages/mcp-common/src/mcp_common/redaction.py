@@ -28,11 +28,13 @@ The public API: `is_secret_name`, `redact_text`, `redact_env_value`, `redact` (n
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["REDACTED", "is_secret_name", "redact", "redact_env_value", "redact_text"]
+__all__ = ["REDACTED", "is_secret_name", "redact", "redact_env_value", "redact_text", "shorten"]
 
 REDACTED = "***"
 """What replaces a secret (or the secret part of a value)."""
@@ -75,6 +77,7 @@ def _words(name: str) -> list[str]:
     return [w.upper() for w in _WORD_SPLIT.split(name) if w]
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     """True when `name` (an env variable, argument or `key=value` key) reads like it holds a credential.
 
@@ -98,46 +101,57 @@ def is_secret_name(name: str) -> bool:
 
 _B = r"(?<![A-Za-z0-9_\-])"  # a token starts at a boundary: `task-runner` holds no `sk-` token
 _E = r"(?![A-Za-z0-9_\-])"
-# (prefix kept in clear, rest masked). Formats follow the providers' documentation and gitleaks' rules.
-_TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p)
-    for p in (
-        _B + r"(?P<keep>(?:sk|rk)_(?:live|test)_)[0-9A-Za-z]{10,}" + _E,  # Stripe secret / restricted
-        _B + r"(?P<keep>whsec_)[0-9A-Za-z]{16,}" + _E,  # Stripe webhook secret
-        _B + r"(?P<keep>sk-(?:ant-|proj-|svcacct-|admin-)?)(?=[A-Za-z0-9_\-]*[0-9])[A-Za-z0-9_\-]{20,}" + _E,
-        _B + r"(?P<keep>gh[pousr]_)[0-9A-Za-z]{30,}" + _E,  # GitHub tokens
-        _B + r"(?P<keep>github_pat_)[0-9A-Za-z_]{22,}" + _E,
-        _B + r"(?P<keep>glpat-)[0-9A-Za-z_\-]{20,}" + _E,  # GitLab
-        _B + r"(?P<keep>xox[abposre]-)[0-9A-Za-z\-]{10,}" + _E,  # Slack
-        _B + r"(?P<keep>xapp-)[0-9A-Za-z\-]{10,}" + _E,
-        r"(?P<keep>https://hooks\.slack\.com/(?:services|workflows)/)[A-Za-z0-9/_\-]+",
-        r"\b(?P<keep>(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9]))[0-9A-Z]{16}\b",  # AWS access key ids
-        _B + r"(?P<keep>AIza)[0-9A-Za-z_\-]{35}" + _E,  # Google API key
-        _B + r"(?P<keep>npm_)[0-9A-Za-z]{36}" + _E,
-        _B + r"(?P<keep>pypi-)AgE[0-9A-Za-z_\-]{50,}" + _E,
-        _B + r"(?P<keep>SG\.)[0-9A-Za-z_\-]{16,}\.[0-9A-Za-z_\-]{16,}" + _E,  # SendGrid
-        _B + r"(?P<keep>hv[sb]\.)[0-9A-Za-z_\-]{24,}" + _E,  # HashiCorp Vault
-        _B + r"(?P<keep>dop_v1_)[0-9a-f]{64}" + _E,  # DigitalOcean
-        _B + r"(?P<keep>AGE-SECRET-KEY-1)[0-9A-Z]{50,}" + _E,
+# (literal hints, pattern): the pattern runs only when a hint occurs in the text (a fast substring test),
+# so a long value costs one pass per hint that is present. `keep` stays in clear, the rest is masked.
+# Formats follow the providers' documentation and gitleaks' rules.
+_TOKEN_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (hints, re.compile(pattern))
+    for hints, pattern in (
+        (("sk_", "rk_"), _B + r"(?P<keep>(?:sk|rk)_(?:live|test)_)[0-9A-Za-z]{10,}" + _E),  # Stripe
+        (("whsec_",), _B + r"(?P<keep>whsec_)[0-9A-Za-z]{16,}" + _E),  # Stripe webhook secret
+        (
+            ("sk-",),
+            _B + r"(?P<keep>sk-(?:ant-|proj-|svcacct-|admin-)?)(?=[A-Za-z0-9_\-]*[0-9])[A-Za-z0-9_\-]{20,}" + _E,
+        ),
+        (("gh",), _B + r"(?P<keep>gh[pousr]_)[0-9A-Za-z]{30,}" + _E),  # GitHub tokens
+        (("github_pat_",), _B + r"(?P<keep>github_pat_)[0-9A-Za-z_]{22,}" + _E),
+        (("glpat-",), _B + r"(?P<keep>glpat-)[0-9A-Za-z_\-]{20,}" + _E),  # GitLab
+        (("xox",), _B + r"(?P<keep>xox[abposre]-)[0-9A-Za-z\-]{10,}" + _E),  # Slack
+        (("xapp-",), _B + r"(?P<keep>xapp-)[0-9A-Za-z\-]{10,}" + _E),
+        (("hooks.slack.com",), r"(?P<keep>https://hooks\.slack\.com/(?:services|workflows)/)[A-Za-z0-9/_\-]+"),
+        (("AKIA", "ASIA", "ABIA", "ACCA", "A3T"), r"\b(?P<keep>AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[0-9A-Z]{16}\b"),
+        (("AIza",), _B + r"(?P<keep>AIza)[0-9A-Za-z_\-]{35}" + _E),  # Google API key
+        (("npm_",), _B + r"(?P<keep>npm_)[0-9A-Za-z]{36}" + _E),
+        (("pypi-",), _B + r"(?P<keep>pypi-)AgE[0-9A-Za-z_\-]{50,}" + _E),
+        (("SG.",), _B + r"(?P<keep>SG\.)[0-9A-Za-z_\-]{16,}\.[0-9A-Za-z_\-]{16,}" + _E),  # SendGrid
+        (("hvs.", "hvb."), _B + r"(?P<keep>hv[sb]\.)[0-9A-Za-z_\-]{24,}" + _E),  # HashiCorp Vault
+        (("dop_v1_",), _B + r"(?P<keep>dop_v1_)[0-9a-f]{64}" + _E),  # DigitalOcean
+        (("AGE-SECRET-KEY-1",), _B + r"(?P<keep>AGE-SECRET-KEY-1)[0-9A-Z]{50,}" + _E),
         # JWT: header.payload.signature, each base64url; the header always starts `{"` = eyJ.
-        _B + r"(?P<keep>)eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*",
-        # HTTP credentials: keep the scheme (Bearer, Basic, Token), mask what follows.
-        # The credential must look like one (a digit, a symbol or an inner capital), not prose: "Token expired".
-        r"\b(?P<keep>(?:Bearer|Basic|Token|Digest)\s+)"
-        r"(?=[A-Za-z]*(?:[0-9]|[._~+/=\-][A-Za-z0-9]|[a-z][A-Z]))[A-Za-z0-9._~+/\-]{3,}=*",
+        (("eyJ",), _B + r"(?P<keep>)eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),
+        # HTTP credentials: keep the scheme (Bearer, Basic, Token), mask what follows. The credential must
+        # look like one (a digit, a symbol or an inner capital), not prose: "Token expired".
+        (
+            ("Bearer", "Basic", "Token", "Digest"),
+            r"\b(?P<keep>(?:Bearer|Basic|Token|Digest)\s+)"
+            r"(?=[A-Za-z]*(?:[0-9]|[._~+/=\-][A-Za-z0-9]|[a-z][A-Z]))[A-Za-z0-9._~+/\-]{3,}=*",
+        ),
     )
 )
 _PEM = re.compile(r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----.*?(?:-----END (?P=kind)-----|\Z)", re.S)
-_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*://"
+_SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*://"  # starts at a boundary: linear time
 # scheme://user:password@host — the password may hold `@`: take the first `@` that is followed by a host.
 _URL_USERINFO = re.compile(
     rf"(?P<head>{_SCHEME})(?P<user>[^\s:/@?#]*):(?P<password>[^\s/?#]*?)@"
     r"(?=[A-Za-z0-9.\-\[\]_%]+(?::\d+)?(?:[/?#,;'\")\s]|$))"
 )
-# name=value / name: value / "name": "value" — masked when the name is a secret name (see is_secret_name).
-_PAIR = re.compile(
-    r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<close>[\"']?)(?P<sep>\s*[=:]\s*)"
-    r"(?:(?P<quote>[\"'])(?P<quoted>[^\"'\n]*)(?P=quote)|(?P<bare>[^\s\"'<>&;,)\]}](?:[^\s\"'<>&;,)\]}]|"
+# name=value / name: value / "name": "value": found from the separator backwards (linear time), masked
+# when the name is a secret name (see is_secret_name).
+_SEPARATOR = re.compile(r"[=:]")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_MAX_NAME = 128
+_VALUE = re.compile(
+    r"\s*(?:(?P<quote>[\"'])(?P<quoted>[^\"'\n]*)(?P=quote)|(?P<bare>[^\s\"'<>&;,)\]}](?:[^\s\"'<>&;,)\]}]|"
     # `& ; , ) ] }` end a bare value only before a space, the end or the next `name=`: `pw=a&b)c` is one value.
     r"[&;,)\]}](?!\s|$|[A-Za-z_][A-Za-z0-9_.\-]*\s*=))*))"
 )
@@ -150,34 +164,54 @@ def _mask_token(match: re.Match[str]) -> str:
 _HTTP_SCHEMES = frozenset({"bearer", "basic", "token", "digest"})
 
 
+def _name_before(text: str, separator: int, floor: int) -> tuple[int, str] | None:
+    """The `name` (and where it starts) written just before the separator at `separator`: `name = `,
+    `"name":`, `-Dname=`. None when there is none."""
+    end = separator
+    while end > floor and text[end - 1] in " \t":
+        end -= 1
+    if end > floor and text[end - 1] in "\"'":
+        end -= 1
+    start = end
+    while start > max(floor, end - _MAX_NAME) and text[start - 1] in _NAME_CHARS:
+        start -= 1
+    while start < end and not (text[start].isalpha() or text[start] == "_"):
+        start += 1  # a name starts with a letter or `_`: `-Dspring.datasource.password` is `Dspring...`
+    if start == end or (start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_")):
+        return None
+    return start, text[start:end]
+
+
 def _mask_pairs(text: str) -> str:
     """Mask the value of every `name=value` / `name: value` pair whose name is a secret name."""
     out: list[str] = []
     position = 0
-    while (match := _PAIR.search(text, position)) is not None:
-        name = match.group("name")
-        if not is_secret_name(name):
-            # Step past the name only: its "value" may hold a pair of its own (`url=https://h/?token=x`).
-            out.append(text[position : match.start() + len(name)])
-            position = match.start() + len(name)
+    for separator in _SEPARATOR.finditer(text):
+        at = separator.start()
+        if at < position:
+            continue  # inside a value already masked
+        found = _name_before(text, at, position)
+        if found is None or not is_secret_name(found[1]):
             continue
-        out.append(text[position : match.start()])
-        out.append(_masked_pair(match))
-        position = match.end()
+        value = _VALUE.match(text, at + 1)
+        if value is None or value.end() == at + 1:
+            continue
+        out.append(text[position : value.start()])
+        out.append(_masked_value(found[1], value))
+        position = value.end()
     out.append(text[position:])
     return "".join(out)
 
 
-def _masked_pair(match: re.Match[str]) -> str:
-    name = match.group("name")
-    head = name + match.group("close") + match.group("sep")
-    if match.group("quote"):
-        quote = match.group("quote")
-        return head + quote + redact_env_value(name, match.group("quoted")) + quote
-    bare = match.group("bare")
+def _masked_value(name: str, value: re.Match[str]) -> str:
+    lead = value.group(0)[: len(value.group(0)) - len(value.group(0).lstrip())]
+    if value.group("quote"):
+        quote = value.group("quote")
+        return lead + quote + redact_env_value(name, value.group("quoted")) + quote
+    bare = value.group("bare")
     if REDACTED in bare or bare.lower() in _HTTP_SCHEMES:
-        return match.group(0)  # already masked by a shape rule, or `Authorization: Bearer ***`
-    return head + redact_env_value(name, bare)
+        return value.group(0)  # already masked by a shape rule, or `Authorization: Bearer ***`
+    return lead + redact_env_value(name, bare)
 
 
 def _mask_userinfo(match: re.Match[str]) -> str:
@@ -194,11 +228,16 @@ def redact_text(text: str) -> str:
     """
     if not text:
         return text
-    text = _PEM.sub(REDACTED, text)
-    text = _URL_USERINFO.sub(_mask_userinfo, text)
-    for pattern in _TOKEN_PATTERNS:
-        text = pattern.sub(_mask_token, text)
-    return _mask_pairs(text)
+    if "-----BEGIN" in text:
+        text = _PEM.sub(REDACTED, text)
+    if "://" in text and "@" in text:
+        text = _URL_USERINFO.sub(_mask_userinfo, text)
+    for hints, pattern in _TOKEN_RULES:
+        if any(hint in text for hint in hints):
+            text = pattern.sub(_mask_token, text)
+    if "=" in text or ":" in text:
+        text = _mask_pairs(text)
+    return text
 
 
 _WHOLE_URL = re.compile(rf"^\s*(?P<head>{_SCHEME})(?P<userinfo>[^\s/?#]*)@(?P<rest>\S*)\s*$")
@@ -231,18 +270,34 @@ def redact_env_value(name: str, value: str) -> str:
     return redact_text(value)
 
 
-def redact(value: Any, key: str = "") -> Any:
+_WINDOW = 1024  # how far past a cut redaction still looks, so a secret across the cut is masked whole
+
+
+def shorten(text: str, max_chars: int) -> str:
+    """`text` cut to `max_chars`, followed by what was cut: `…(+N chars, M in all, sha256 <16 hex>)`."""
+    if len(text) <= max_chars:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", errors="replace")).hexdigest()[:16]
+    return f"{text[:max_chars]}…(+{len(text) - max_chars} chars, {len(text)} in all, sha256 {digest})"
+
+
+def redact(value: Any, key: str = "", *, max_chars: int | None = None) -> Any:
     """A copy of `value` (nested mappings, lists, strings) with secrets masked by the rules above.
 
     A mapping entry whose key is a secret name is masked as `redact_env_value` would; every other string is
     passed through `redact_text`. Numbers, booleans and None pass unchanged (under a secret key too, except
-    that a non-empty scalar under a secret key is masked).
+    that a non-empty scalar under a secret key is masked). With `max_chars`, longer strings are cut (see
+    `shorten`), and only their head is scanned, so a huge value costs no more than a short one.
     """
     if isinstance(value, Mapping):
-        return {str(k): redact(v, str(k)) for k, v in value.items()}
+        return {str(k): redact(v, str(k), max_chars=max_chars) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact(v, key) for v in value]
+        return [redact(v, key, max_chars=max_chars) for v in value]
     if isinstance(value, str):
+        if max_chars is not None and len(value) > max_chars:
+            head = value[: max_chars + _WINDOW]
+            masked = redact_env_value(key, head) if key else redact_text(head)
+            return masked[:max_chars] + shorten(value, max_chars)[max_chars:]
         return redact_env_value(key, value) if key else redact_text(value)
     if key and value is not None and not isinstance(value, bool) and is_secret_name(key):
         return REDACTED

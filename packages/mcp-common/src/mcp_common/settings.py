@@ -54,6 +54,19 @@ class ServerSettings(BaseSettings):
     audit_log: Path | None = Field(
         default=None, description="Append one JSON line per tool call to this file (hash-chained)."
     )
+    audit_durability: Literal["fsync", "group", "os"] = Field(
+        default="group",
+        description="When audit lines reach the disk: every line (fsync), within AUDIT_FSYNC_INTERVAL_MS (group), "
+        "or when the OS writes back (os). Every mode survives kill -9; write-tool intents are always fsync'd.",
+    )
+    audit_fsync_interval_ms: float = Field(default=100.0, gt=0, le=10_000, description="Group-commit interval.")
+    audit_max_file_mb: float = Field(default=100.0, ge=0, description="Rotate the audit file at this size; 0: never.")
+    audit_keep_files: int = Field(default=10, ge=0, description="Rotated audit files kept; 0: keep all.")
+    audit_max_line_bytes: int = Field(default=16_384, ge=1024, description="Largest audit line; the rest is cut.")
+    audit_key: SecretStr | None = Field(
+        default=None, description="HMAC key for the audit chain and seal (at least 16 characters)."
+    )
+    audit_key_file: Path | None = Field(default=None, description="File holding the audit HMAC key.")
     rate_limit_per_minute: float = Field(default=120.0, gt=0, description="Sustained tool calls per client.")
     rate_limit_burst: int = Field(default=30, ge=1, description="Calls a client may make at once before limiting.")
     api_keys: SecretStr | None = Field(
@@ -63,7 +76,28 @@ class ServerSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
 
+    def audit_key_bytes(self) -> bytes | None:
+        """The audit HMAC key from AUDIT_KEY or AUDIT_KEY_FILE; raises `ConfigError` when it is unusable."""
+        prefix = str(type(self).model_config.get("env_prefix", ""))
+        if self.audit_key is not None and self.audit_key_file is not None:
+            raise ConfigError(f"set {prefix}AUDIT_KEY or {prefix}AUDIT_KEY_FILE, not both")
+        if self.audit_key is not None:
+            key = self.audit_key.get_secret_value().strip()
+            source = f"{prefix}AUDIT_KEY"
+        elif self.audit_key_file is not None:
+            source = f"{prefix}AUDIT_KEY_FILE"
+            try:
+                key = self.audit_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{source}: cannot read {self.audit_key_file}: {exc.strerror}") from None
+        else:
+            return None
+        if len(key) < MIN_AUDIT_KEY_LENGTH:
+            raise ConfigError(f"{source}: the key is shorter than {MIN_AUDIT_KEY_LENGTH} characters")
+        return key.encode("utf-8")
 
+
+MIN_AUDIT_KEY_LENGTH = 16
 SettingsT = TypeVar("SettingsT", bound=ServerSettings)
 
 
