@@ -87,7 +87,9 @@ async def test_templates_read_as_the_logs_do(store: LogStore) -> None:
 async def test_count_errors_groups_messages_by_the_same_templates(store: LogStore) -> None:
     counts = await call(store, "count_errors", group_by="message", limit=100, time_range="1h")
     total = sum(len(labelled(system)) for system in SYSTEMS)
-    assert counts["total_errors"] == total and sum(g["errors"] for g in counts["groups"]) == total
+    shown = sum(g["errors"] for g in counts["groups"])
+    assert counts["total_errors"] == total
+    assert shown == total if not counts["truncated"] else (shown < total and counts["total_groups"] > 100)
     openssh = next(g for g in counts["groups"] if g["key"] == "Invalid user <*> from <ip>")
     assert openssh["errors"] == sum(1 for truth, _ in labelled("OpenSSH") if truth == "E13")
 

@@ -27,7 +27,7 @@ PLACEHOLDER = re.compile(r"<(?:\*|[a-z]+)>")
 WILDCARD = "<*>"
 # Words after which the next word names a thing (a user, a host, a node): a variable where the data varies it.
 NAMING_WORDS = frozenset(
-    {"user", "username", "login", "account", "for", "host", "hostname", "node", "group", "by", "as", "class"}
+    {"user", "username", "login", "account", "for", "host", "hostname", "node", "group", "by", "class"}
 )
 
 

@@ -5,6 +5,8 @@
 -- a digit inside an identifier (jk2_init, ssh2, log4j) stays; a standalone value becomes a placeholder.
 -- key=value pairs whose value holds a digit or a dot (uid=0, rhost=host-1.example.com)
 '\\b([A-Za-z_][A-Za-z0-9_.-]*)=[^\\s,;&)\\]"\'<>]*[0-9.][^\\s,;&)\\]"\'<>]*', '\\1=<*>'
+-- an HTTP request line in quotes keeps its method ("GET /v2/x HTTP/1.1" -> GET <*>): the method tells requests apart
+'"(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|CONNECT|TRACE) [^"\\n]*"', '\\1 <*>'
 -- quoted values ('safety', "m-1'; DROP …"): the quote must open after a non-word character (O'Brien stays)
 '(^|[^\\w])\'[^\'\\n]*\'', '\\1\'<*>\''
 '(^|[^\\w])"[^"\\n]*"', '\\1"<*>"'
@@ -19,6 +21,8 @@
 '\\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\b', '<uuid>'
 '\\b[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\])"\',]+', '<url>'
 '\\b\\d{1,3}(?:\\.\\d{1,3}){3}(?::\\d{1,5})?\\b', '<ip>'
+-- a list of addresses (a proxy chain: 10.11.21.131,10.11.10.1) is one value
+'<ip>(?:, ?<ip>)+', '<ip>'
 -- times of day and mm:ss
 '\\b\\d{1,2}:\\d{2}(?::\\d{2})?(?:[.,]\\d+)?\\b', '<time>'
 -- paths: Unix (after a space, =, (, [ or a quote) and Windows
@@ -26,7 +30,7 @@
 '\\b[A-Za-z]:\\\\[^\\s,;"\']+', '<path>'
 -- hex with 0x, sizes with units (bytes, KB, MiB; "18846 bytes (18.4 KB)" is one size), durations with units
 '\\b0x[0-9a-fA-F]+\\b', '<hex>'
-'\\b\\d+(?:\\.\\d+)? ?(?:bytes|[KMGTP]i?B)\\b(?: ?\\(\\d+(?:\\.\\d+)? ?(?:bytes|[KMGTP]i?B)\\))?', '<size>'
+'\\b\\d+(?:\\.\\d+)? ?(?:bytes|B|[KMGTP]i?B)\\b(?: ?\\(\\d+(?:\\.\\d+)? ?(?:bytes|B|[KMGTP]i?B)\\))?', '<size>'
 '[<>]?\\b\\d+(?:\\.\\d+)? ?(?:ns|us|µs|ms|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?)\\b', '<duration>'
 -- ids: a letter-led word with a separator followed by a digit (tx-abc123, blk_-695…, job_1445_0020, core.2275)
 '\\b[A-Za-z][A-Za-z0-9]*(?:[_.#-]+[A-Za-z0-9]+)*?[_.#-]+-?[A-Za-z]*\\d[A-Za-z0-9]*(?:[_.#-]+[A-Za-z0-9]+)*\\b', '<id>'
