@@ -103,7 +103,6 @@ def new_server(
     guard.bind(server)
     server.middleware.append(ProtocolMiddleware(server))  # inside the guard, which audits what it refuses
 
-    @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)
     async def healthz(_: Request) -> Response:
         # Unauthenticated by design, so it says only ok / not ok: no versions, no dependency names.
         contexts = _running.get(server)
@@ -116,4 +115,6 @@ def new_server(
                 healthy = False
         return JSONResponse({"status": "ok" if healthy else "not ok"}, status_code=200 if healthy else 503)
 
+    # Registered by a call, not as a decorator: the SDK's decorator is untyped and would untype the function.
+    server.custom_route("/healthz", methods=["GET"], include_in_schema=False)(healthz)
     return server

@@ -227,7 +227,7 @@ def _describe(error: SchemaError) -> str:
         if inner:
             return inner[0]
     if error.validator == "required":
-        return error.message.replace("property", "argument")
+        return str(error.message).replace("property", "argument")
     if error.validator == "type":
         return f"{where}: expected {error.validator_value}, got {_short(value)}"
     return f"{where}: {error.message[:200]}"
