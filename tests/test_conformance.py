@@ -122,16 +122,21 @@ def test_a_malformed_stdio_line_gets_a_parse_error(stack: EmbeddedStack, name: s
         "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
     }
     lines = ['{"jsonrpc": "2.0", "id": 1, "method": "tools/li', json.dumps(initialize)]
-    done = subprocess.run(
+    with subprocess.Popen(
         [params.command, *params.args],
-        input="".join(line + "\n" for line in lines),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         env=params.env,
-        capture_output=True,
         text=True,
-        timeout=120,
-        check=True,
-    )
-    replies = [json.loads(line) for line in done.stdout.splitlines()]
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write("".join(line + "\n" for line in lines))
+        process.stdin.flush()
+        # Both answers before stdin closes: a request in flight at end of input is dropped.
+        replies = [json.loads(process.stdout.readline()) for _ in lines]
+        process.stdin.close()
+        process.wait(timeout=60)
     assert replies[0] == {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
     assert replies[1]["id"] == 1 and replies[1]["result"]["serverInfo"]["name"] == name
 

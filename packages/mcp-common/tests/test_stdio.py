@@ -18,17 +18,19 @@ INITIALIZE = {
 }
 
 
-def exchange(lines: list[str]) -> list[dict[str, Any]]:
-    """Send `lines` on stdin, close it, and return every reply on stdout."""
-    done = subprocess.run(
-        [sys.executable, str(DEMO)],
-        input="".join(line + "\n" for line in lines),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return [json.loads(line) for line in done.stdout.splitlines()]
+def exchange(lines: list[str], replies: int) -> list[dict[str, Any]]:
+    """Send `lines` on stdin and read `replies` lines from stdout before closing stdin (a request still in
+    flight when stdin closes is dropped, so the test waits for its answers first)."""
+    with subprocess.Popen(
+        [sys.executable, str(DEMO)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write("".join(line + "\n" for line in lines))
+        process.stdin.flush()
+        answers = [json.loads(process.stdout.readline()) for _ in range(replies)]
+        process.stdin.close()
+        process.wait(timeout=60)
+    return answers
 
 
 def test_malformed_lines_get_json_rpc_errors_and_the_session_goes_on() -> None:
@@ -40,7 +42,8 @@ def test_malformed_lines_get_json_rpc_errors_and_the_session_goes_on() -> None:
             json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
             '{"jsonrpc": "2.0", "id": 2, "method": "tools/list"',  # cut short
             json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
-        ]
+        ],
+        replies=5,
     )
     assert replies[0] == {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
     assert replies[1]["id"] == 7 and replies[1]["error"]["code"] == -32600
