@@ -19,6 +19,7 @@ from clickhouse_connect.driver.client import Client
 
 from sre_lab.scenario import PodState, Scenario
 
+INCIDENT_HOUR_OF_DAY = 14.4  # where the scenario's now falls on the traffic's daily curve (14:24, mid-afternoon)
 SEGMENTS = 1440  # the day is cut into this many slices of equal request counts (one per minute on average)
 
 Role = Literal["gateway", "auth", "fraud", "card"]
@@ -290,10 +291,13 @@ def serving_window(
 def segment_bounds(since: datetime, until: datetime, segments: int) -> list[int]:
     """`segments + 1` timestamps (ms) cutting [since, until] into slices of equal request counts.
 
-    The request rate follows the day: highest mid-afternoon UTC, about a third of that before dawn.
+    The request rate follows a day: highest mid-afternoon, about a third of that before dawn. The day is the
+    scenario's, not the wall clock's: `until` (the scenario's now) is always INCIDENT_HOUR_OF_DAY, so a lab
+    seeded at any hour holds the same traffic around the incident (and investigates the same).
     """
-    minutes = np.arange(int((until - since).total_seconds() // 60) + 1, dtype=np.float64)
-    hours = (since.hour + since.minute / 60 + minutes / 60) % 24
+    span_minutes = int((until - since).total_seconds() // 60)
+    minutes = np.arange(span_minutes + 1, dtype=np.float64)
+    hours = (INCIDENT_HOUR_OF_DAY - span_minutes / 60 + minutes / 60) % 24
     rate = 1.0 + 0.5 * np.cos(2 * np.pi * (hours - 15) / 24)
     cumulative = np.concatenate([[0.0], np.cumsum((rate[1:] + rate[:-1]) / 2)])
     targets = np.linspace(0.0, cumulative[-1], segments + 1)

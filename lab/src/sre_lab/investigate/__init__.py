@@ -86,6 +86,7 @@ async def investigate(
         started_at=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         duration_s=round(time.monotonic() - began, 2),
         calls=session.calls,
+        focus=findings.focus,
         kubernetes=findings.k8s,
         logs=findings.logs,
         runbooks=findings.kb,

@@ -8,13 +8,35 @@ from typing import Any
 
 from sre_lab.investigate.report import (
     FailingPod,
+    Focus,
     KubernetesFindings,
     LogFindings,
     RunbookCitation,
     RunbookFindings,
+    TimelinePoint,
 )
 
 _TRACE_ID = re.compile(r"\btx-[a-z0-9]+\b")
+# A line of a stack trace, not an error of its own: Java/Kotlin frames, "... 12 more", "Caused by:", Python's
+# "File ..., line N" and Go's "goroutine N [running]:" / "\tpath/file.go:123".
+_FRAME = re.compile(
+    r"^\s*(?:at\s+[\w$.<>/\[\]-]+\(|\.\.\.\s*(?:\d+|<\w+>)\s+more\b|Caused by:|File \"[^\"]+\", line\b"
+    r"|goroutine\s+(?:\d+|<\w+>)\s+\[|Traceback \(most recent call last\))"
+)
+
+
+_LEVELS = {"ERROR": 0, "WARN": 1, "INFO": 2, "DEBUG": 3}
+_EXCEPTION = re.compile(r"\b[\w.$]*(?:Error|Exception|Panic|panic)\b")
+
+
+def _first_error_order(line: dict[str, Any]) -> tuple[str, bool, str]:
+    """Oldest first; of lines logged in the same millisecond, the exception before its consequences."""
+    return line["timestamp"], not _EXCEPTION.search(line["message"]), line["message"]
+
+
+def is_frame(message: str) -> bool:
+    """A stack-trace line (it belongs to the error logged before it)."""
+    return bool(_FRAME.match(message))
 
 
 @dataclass
@@ -24,22 +46,32 @@ class Findings:
     k8s: KubernetesFindings = field(default_factory=KubernetesFindings)
     logs: LogFindings = field(default_factory=LogFindings)
     kb: RunbookFindings = field(default_factory=RunbookFindings)
-    deployments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    workloads: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (namespace, kind, item)
     diagnosed_pods: set[str] = field(default_factory=set)
     trace_ids: list[str] = field(default_factory=list)
+    services: list[dict[str, Any]] = field(default_factory=list)
+    focus: Focus = field(default_factory=Focus)
 
     def absorb(self, tool: str, arguments: dict[str, Any], data: dict[str, Any]) -> None:
         handler = getattr(self, f"_on_{tool}", None)
         if handler is not None:
             handler(arguments, data)
 
-    def _on_list_deployments(self, arguments: dict[str, Any], data: dict[str, Any]) -> None:
-        self.deployments[data["namespace"]] = data["items"]
+    def _on_list_services(self, arguments: dict[str, Any], data: dict[str, Any]) -> None:
+        self.services = data["services"]
 
-    def _on_diagnose_deployment(self, arguments: dict[str, Any], data: dict[str, Any]) -> None:
-        self.k8s.namespace, self.k8s.deployment = data["namespace"], data["deployment"]
+    def _on_list_deployments(self, arguments: dict[str, Any], data: dict[str, Any]) -> None:
+        self.workloads += [(data["namespace"], "Deployment", item) for item in data["items"]]
+
+    def _on_list_statefulsets(self, arguments: dict[str, Any], data: dict[str, Any]) -> None:
+        self.workloads += [(data["namespace"], "StatefulSet", item) for item in data["items"]]
+
+    def _on_diagnose_workload(self, arguments: dict[str, Any], data: dict[str, Any]) -> None:
+        self.k8s.namespace, self.k8s.kind, self.k8s.deployment = data["namespace"], data["kind"], data["name"]
         self.k8s.health, self.k8s.verdict = data["health"], data["verdict"]
         self.diagnosed_pods = {p["name"] for p in data["pods"]}
+
+    _on_diagnose_deployment = _on_diagnose_workload
 
     def _on_list_pods(self, arguments: dict[str, Any], data: dict[str, Any]) -> None:
         failing = [
@@ -63,22 +95,55 @@ class Findings:
         ][:10]
 
     def _on_error_timeline(self, arguments: dict[str, Any], data: dict[str, Any]) -> None:
-        self.logs.incident_start = (data.get("first_rise") or {}).get("at")
+        self.logs.incident_start = (data.get("first_rise") or data.get("first_burst") or {}).get("at")
         self.logs.peak = (data.get("peak") or {}).get("at")
         self.logs.baseline_error_rate = data["baseline"]["error_rate"]
+        self.logs.timeline_service, self.logs.timeline_bucket = data.get("service"), data["bucket"]
+        buckets = data["buckets"]
+        self.logs.timeline = [TimelinePoint(at=b["start"], errors=b["error"], lines=b["total"]) for b in buckets]
+        first = data.get("first_error")
+        if first and not is_frame(first["message"]) and self.logs.first_error is None:
+            self.logs.first_error = first
 
     def _on_count_errors(self, arguments: dict[str, Any], data: dict[str, Any]) -> None:
-        if data["group_by"] == "message":
-            self.logs.top_errors = [
-                {"signature": g["key"], "errors": g["errors"], "services": g.get("services", [])}
-                for g in data["groups"][:8]
-            ]
+        if data["group_by"] != "message":
+            return
+        errors: list[dict[str, Any]] = []
+        frames: list[dict[str, Any]] = []
+        for group in data["groups"]:
+            entry = {"signature": group["key"], "errors": group["errors"], "services": group.get("services", [])}
+            (frames if is_frame(group["key"]) else errors).append(entry)
+        for frame in frames:
+            # a frame is printed with its exception, as often: fold it into the error of the same service and count
+            same_service = [e for e in errors if set(frame["services"]) & set(e["services"])]
+            # the exception it belongs to: as often as the frame, an exception by its looks, else the nearest
+            ranked = sorted(
+                same_service,
+                key=lambda e: (e["errors"] != frame["errors"], not _EXCEPTION.search(e["signature"])),
+            )
+            owner = ranked[0] if ranked else None
+            if owner is not None:
+                owner.setdefault("frames", []).append(frame["signature"].strip())
+        self.logs.top_errors = errors[:8]
 
     def _on_search_logs(self, arguments: dict[str, Any], data: dict[str, Any]) -> None:
-        errors = [line for line in data["lines"] if line["level"] == "ERROR"]
-        if errors:
-            first = min(errors, key=lambda line: line["timestamp"])
-            if self.logs.first_error is None or first["timestamp"] < self.logs.first_error["timestamp"]:
+        if arguments.get("keyword") and not any(h["keyword"] == arguments["keyword"] for h in self.logs.keyword_hits):
+            lines = [line for line in data["lines"] if not is_frame(line["message"])]
+            worst = min(lines, key=lambda line: _LEVELS.get(line["level"], 9), default=None)
+            self.logs.keyword_hits.append(
+                {
+                    "keyword": arguments["keyword"],
+                    "for": "the symptom" if arguments["keyword"] in self.focus.keywords else "the crash",
+                    "lines": data["count"],
+                    "truncated": data["truncated"],
+                    "services": sorted({line["service"] for line in lines}),
+                    **({"example": f"{worst['level']} {worst['host']}: {worst['message']}"} if worst else {}),
+                }
+            )
+        errors = [line for line in data["lines"] if line["level"] == "ERROR" and not is_frame(line["message"])]
+        if errors and arguments.get("order") == "oldest":
+            first = min(errors, key=_first_error_order)
+            if self.logs.first_error is None or _first_error_order(first) <= _first_error_order(self.logs.first_error):
                 self.logs.first_error = first
         hosts = set(self.logs.error_hosts) | {line["host"] for line in errors}
         self.logs.error_hosts = sorted(hosts)

@@ -30,7 +30,8 @@ class FailingPod(BaseModel):
 
 class KubernetesFindings(BaseModel):
     namespace: str | None = None
-    deployment: str | None = None
+    kind: str | None = Field(default=None, description="Deployment, StatefulSet, … (the diagnosed workload's kind)")
+    deployment: str | None = Field(default=None, description="The diagnosed workload's name.")
     health: str | None = None
     verdict: str | None = None
     failing_pods: list[FailingPod] = []
@@ -38,16 +39,42 @@ class KubernetesFindings(BaseModel):
     warning_events: list[str] = []
 
 
+class TimelinePoint(BaseModel):
+    at: str = Field(description="Bucket start.")
+    errors: int
+    lines: int
+
+
 class LogFindings(BaseModel):
     incident_start: str | None = Field(default=None, description="First bucket whose error rate rose above baseline.")
     peak: str | None = None
     baseline_error_rate: float | None = None
-    first_error: dict[str, Any] | None = Field(default=None, description="The earliest matching ERROR line.")
-    top_errors: list[dict[str, Any]] = Field(default=[], description="Normalized error signatures, most first.")
+    timeline_service: str | None = Field(default=None, description="The service the timeline counts (None: all).")
+    timeline_bucket: str | None = None
+    timeline: list[TimelinePoint] = Field(default=[], description="Errors per bucket over the window, oldest first.")
+    first_error: dict[str, Any] | None = Field(default=None, description="The oldest ERROR line of the window.")
+    top_errors: list[dict[str, Any]] = Field(
+        default=[],
+        description="Normalized error signatures, most first; stack frames fold into their error ('frames').",
+    )
+    keyword_hits: list[dict[str, Any]] = Field(
+        default=[], description="What each keyword search found: lines, services, an example (the symptom's words)."
+    )
     error_hosts: list[str] = Field(default=[], description="Hosts (pod names) in the matching error lines.")
     pods_matching_kubernetes: list[str] = Field(default=[], description="Error hosts that are failing k8s pods.")
     affected_traces: list[dict[str, Any]] = []
     slow_queries: list[dict[str, Any]] = []
+
+
+class Focus(BaseModel):
+    """What the symptom pointed the investigation at, and why."""
+
+    topics: list[str] = Field(default=[], description="latency, memory, cache, auth, payments")
+    services: list[str] = Field(default=[], description="Log services the symptom names or its topics touch.")
+    keywords: list[str] = Field(default=[], description="What the logs were searched for because of the symptom.")
+    slow_queries: bool = False
+    runbook_query: str | None = None
+    matched: list[str] = Field(default=[], description="One line per match: which words led where.")
 
 
 class RunbookCitation(BaseModel):
@@ -93,6 +120,7 @@ class Report(BaseModel):
     started_at: str
     duration_s: float
     calls: list[CallRecord]
+    focus: Focus = Field(default_factory=Focus)
     kubernetes: KubernetesFindings
     logs: LogFindings
     runbooks: RunbookFindings

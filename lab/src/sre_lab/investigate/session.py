@@ -115,15 +115,19 @@ def summarize(tool: str, data: dict[str, Any]) -> str:
     if tool == "list_pods":
         s = data["summary"]
         return f"{data['namespace']}: {s['total']} pods, {s['running']} running, {s['not_ready']} not ready"
-    if tool == "diagnose_deployment":
+    if tool in ("diagnose_deployment", "diagnose_workload"):
         return f"{data['health']}: {data['verdict']}"
     if tool == "get_pod_logs":
         last = data["lines"][-1] if data["lines"] else "(no lines)"
         return (
             f"{data['returned']} lines of {data['pod']}{' (previous)' if data['previous'] else ''}; last: {last[:120]}"
         )
-    if tool in ("list_deployments", "get_events", "list_namespaces"):
+    if tool in ("list_deployments", "list_statefulsets", "list_jobs", "list_cronjobs", "get_events", "list_namespaces"):
         return f"{len(data['items'])} {tool.removeprefix('list_').removeprefix('get_')}"
+    if tool == "list_services":
+        worst = max(data["services"], key=lambda s: s["errors"], default=None)
+        most = f"; most errors: {worst['service']} ({worst['errors']})" if worst and worst["errors"] else ""
+        return f"{len(data['services'])} services{most}"
     if tool == "search_logs":
         return f"{data['count']} lines{' (truncated)' if data['truncated'] else ''}"
     if tool == "count_errors":
