@@ -64,7 +64,7 @@ def _report(result: MergeResult) -> None:
     console.print(f"  added: {result.added or '-'}  updated: {result.updated or '-'}  kept: {result.kept or '-'}")
 
 
-@config_app.command("claude-desktop")
+@config_app.command("claude-desktop", short_help="Claude Desktop's mcpServers (print or --write).")
 def claude_desktop(
     mode: ModeOption = "docker",
     write: Annotated[bool, typer.Option("--write", help="Merge into Claude Desktop's config (backs it up)")] = False,
@@ -81,7 +81,7 @@ def claude_desktop(
         console.print("Restart Claude Desktop to load the servers.")
 
 
-@config_app.command("claude-code")
+@config_app.command("claude-code", short_help="Merge the servers into a project .mcp.json.")
 def claude_code(
     mode: ModeOption = "docker",
     path: Annotated[Path | None, typer.Option(help="Project config file [default: <checkout>/.mcp.json]")] = None,
@@ -93,7 +93,7 @@ def claude_code(
     _report(_merge(target, entries))
 
 
-@config_app.command("generic")
+@config_app.command("generic", short_help="Client-neutral JSON: stdio and HTTP endpoints.")
 def generic(mode: ModeOption = "docker") -> None:
     """Print a client-neutral JSON description (stdio commands; in docker mode the HTTP endpoints too)."""
     environment = env_file() if mode == "docker" else None

@@ -70,7 +70,7 @@ def _compose_stack() -> ComposeStack:
     return ComposeStack(environment.parent / "logs", clock, checks.docker)
 
 
-@app.command("investigate")
+@app.command("investigate", short_help="Investigate across the three servers; a report.")
 def investigate_command(
     symptom: Annotated[str, typer.Argument(help="What users or alerts report")] = DRILL4,
     stack: Annotated[

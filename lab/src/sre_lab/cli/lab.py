@@ -40,7 +40,7 @@ EmbeddedFlag = Annotated[
 ]
 
 
-@app.command("up")
+@app.command("up", short_help="Seed the lab and check every server over MCP.")
 def up(
     embedded: EmbeddedFlag = True,
     rows: Annotated[int, typer.Option(min=1000, help="Log lines to seed")] = seeding.LAB_LOG_ROWS,
@@ -142,7 +142,7 @@ def _up_docker(clock: str) -> None:
     console.print("Next: [cyan]sre-lab config claude-desktop --mode docker --write[/], restart Claude Desktop.")
 
 
-@app.command("status")
+@app.command("status", short_help="The scenario clock, what is seeded, audit logs.")
 def status(embedded: EmbeddedFlag = True) -> None:
     """What is seeded and as of which scenario clock (embedded), or what runs (docker); audit logs verified."""
     from mcp_common.audit import verify  # the audit module pulls in the MCP SDK; only status needs it
@@ -188,7 +188,7 @@ def status(embedded: EmbeddedFlag = True) -> None:
     console.print(table)
 
 
-@app.command("down")
+@app.command("down", short_help="Stop the compose lab, or delete the lab's data.")
 def down(
     embedded: EmbeddedFlag = True,
     volumes: Annotated[bool, typer.Option("--volumes", help="Also delete the seeded data (asks first)")] = False,
@@ -227,7 +227,7 @@ def _confirm(question: str, yes: bool) -> None:
         raise LabError("nothing was deleted", "answer y, or add --yes to delete without asking")
 
 
-@app.command("timeline")
+@app.command("timeline", short_help="The incident's moments as of the clock.")
 def timeline(now: NowOption = None) -> None:
     """The incident's named moments, oldest first, as of the lab's scenario clock (or --now)."""
     moment = parse_now(now)

@@ -46,7 +46,7 @@ def warn_if_mixed(root: Path) -> None:
         )
 
 
-@seed_app.command("cluster")
+@seed_app.command("cluster", short_help="The cluster snapshot k8s-mcp reads.")
 def seed_cluster(
     out: Annotated[
         Path | None, typer.Option(help="Snapshot directory [default: the embedded lab's <data dir>/cluster]")
@@ -60,7 +60,7 @@ def seed_cluster(
         warn_if_mixed(data_dir())
 
 
-@seed_app.command("logs")
+@seed_app.command("logs", short_help="The incident's logs into ClickHouse.")
 def seed_logs(rows: RowsOption = seeding.LAB_LOG_ROWS, seed: SeedOption = 7, now: NowOption = None) -> None:
     """Replace the log store's data with the incident's (LOGS_MCP_CLICKHOUSE_URL, else the embedded lab)."""
     logs(scenario_for(now, seed, fresh=False), rows)
@@ -68,7 +68,7 @@ def seed_logs(rows: RowsOption = seeding.LAB_LOG_ROWS, seed: SeedOption = 7, now
         warn_if_mixed(data_dir())
 
 
-@seed_app.command("runbooks")
+@seed_app.command("runbooks", short_help="The runbooks into Chroma (idempotent).")
 def seed_runbooks(
     directory: Annotated[
         Path | None, typer.Option("--dir", help="Runbooks directory [default: the bundled corpus]")
@@ -78,7 +78,7 @@ def seed_runbooks(
     runbooks(directory)
 
 
-@seed_app.command("all")
+@seed_app.command("all", short_help="Everything, at one scenario clock.")
 def seed_all(
     rows: RowsOption = seeding.LAB_LOG_ROWS,
     now: NowOption = None,

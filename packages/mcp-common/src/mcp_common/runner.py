@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import anyio
 from mcp.server.mcpserver import MCPServer
+from pydantic import SecretStr
 
 from mcp_common.auth import ApiKeyMiddleware, load_api_keys
 from mcp_common.errors import ConfigError, UnavailableError
@@ -33,11 +35,51 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
-def add_transport_arguments(parser: argparse.ArgumentParser) -> None:
-    """The transport flags, for servers that build their own parser (e.g. with subcommands)."""
+def server_parser(prog: str, description: str, settings_cls: type[ServerSettings]) -> argparse.ArgumentParser:
+    """The parser every server starts from: its transport flags, and in `--help` every environment variable
+    of its settings class (required ones marked), so the help and the settings never disagree."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=environment_help(settings_cls),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_transport_arguments(parser, env_prefix(settings_cls))
+    return parser
+
+
+def env_prefix(settings_cls: type[ServerSettings]) -> str:
+    return str(settings_cls.model_config.get("env_prefix", ""))
+
+
+def environment_help(settings_cls: type[ServerSettings], width: int = 100) -> str:
+    """Every variable of `settings_cls`: name, required or default, choices, what it does."""
+    prefix = env_prefix(settings_cls)
+    lines = ["environment variables (* = required; values from the environment or a .env file):"]
+    for name, field in settings_cls.model_fields.items():
+        variable = f"{prefix}{name.upper()}"
+        choices = get_args(field.annotation) if get_origin(field.annotation) is Literal else ()
+        facts = [field.description.rstrip(".") if field.description else ""]
+        if choices:
+            facts.append("one of " + ", ".join(map(str, choices)))
+        if field.is_required():
+            variable += " *"
+        elif not isinstance(field.default, SecretStr) and field.default not in (None, "", (), []):
+            default = ",".join(map(str, field.default)) if isinstance(field.default, tuple | list) else field.default
+            facts.append(f"default: {default}")
+        text = "; ".join(fact for fact in facts if fact) or "-"
+        lines += textwrap.wrap(
+            text, width=width, initial_indent=f"  {variable:<34} ", subsequent_indent=" " * 37, break_on_hyphens=False
+        )
+    return "\n".join(lines)
+
+
+def add_transport_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The transport flags, for servers that build their own parser (`server_parser` calls it)."""
+    host, port = (f"{prefix}HTTP_HOST", f"{prefix}HTTP_PORT") if prefix else ("the HTTP_HOST setting", "HTTP_PORT")
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="default: stdio")
-    parser.add_argument("--host", default=None, help="HTTP bind address (default: <PREFIX>HTTP_HOST or 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="HTTP port (default: <PREFIX>HTTP_PORT or 8000)")
+    parser.add_argument("--host", default=None, help=f"HTTP bind address (default: {host}, else 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help=f"HTTP port (default: {port}, else 8000)")
     parser.add_argument(
         "--insecure-no-auth",
         action="store_true",
@@ -104,9 +146,7 @@ def main_for(
     argv: Sequence[str] | None = None,
 ) -> int:
     """The whole `main()` of a server without subcommands: parse flags, load settings, serve."""
-    parser = argparse.ArgumentParser(prog=prog, description=f"{prog}: an MCP server of the SRE lab")
-    add_transport_arguments(parser)
-    args = parser.parse_args(argv)
+    args = server_parser(prog, f"{prog}: an MCP server of the SRE lab", settings_cls).parse_args(argv)
     try:
         settings = load_settings(settings_cls)
     except ConfigError as exc:

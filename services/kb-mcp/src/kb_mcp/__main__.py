@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,13 +15,12 @@ from kb_mcp.corpus import CorpusError
 from kb_mcp.embed import ModelNotReadyError
 from kb_mcp.onnx_model import ExportError
 from kb_mcp.store import StoreError
-from mcp_common.runner import add_transport_arguments, configure_logging, fail, serve
+from mcp_common.runner import configure_logging, fail, serve, server_parser
 from mcp_common.settings import ConfigError, load_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kb-mcp", description="kb-mcp: the SRE runbook knowledge base over MCP")
-    add_transport_arguments(parser)
+    parser = server_parser("kb-mcp", "kb-mcp: the SRE runbook knowledge base over MCP", KbSettings)
     commands = parser.add_subparsers(dest="command", metavar="{ingest,export-model}")
     ingest = commands.add_parser("ingest", help="ingest runbooks into Chroma (idempotent) and exit")
     ingest.add_argument("directory", nargs="?", type=Path, help="runbooks directory (default: KB_MCP_RUNBOOKS_DIR)")

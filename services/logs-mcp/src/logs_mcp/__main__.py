@@ -14,13 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from logs_mcp.config import LogsSettings
 from mcp_common.errors import ConfigError, UnavailableError
-from mcp_common.runner import add_transport_arguments, fail, serve
+from mcp_common.runner import fail, serve, server_parser
 from mcp_common.settings import load_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="logs-mcp", description="logs-mcp: the logs in ClickHouse over MCP")
-    add_transport_arguments(parser)
+    parser = server_parser("logs-mcp", "logs-mcp: the logs in ClickHouse over MCP", LogsSettings)
     commands = parser.add_subparsers(dest="command", metavar="{import}")
     add_import_arguments(commands.add_parser("import", help="load log files into the store's application_logs"))
     args = parser.parse_args(argv)
