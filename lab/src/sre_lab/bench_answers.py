@@ -88,6 +88,9 @@ async def measure_server(server: str, target: MCPServer[Any], plan: Plan) -> lis
             return data
 
         await plan(call)
+        unmeasured = {tool.name for tool in (await client.list_tools()).tools} - {m.tool for m in measured}
+    if unmeasured:  # a new tool: give it a typical call in the server's plan
+        print(f"{server}: no typical call for {', '.join(sorted(unmeasured))}")
     return measured
 
 
@@ -98,7 +101,12 @@ async def k8s_plan(call: Call) -> None:
     await call("describe_pod", {"namespace": "payments", "pod_name": worst})
     await call("get_pod_logs", {"namespace": "payments", "pod_name": worst, "previous": True})
     await call("list_deployments", {"namespace": "payments"})
+    await call("list_statefulsets", {"namespace": "payments"})
+    await call("list_daemonsets", {"namespace": "payments"})
+    await call("list_jobs", {"namespace": "payments"})
+    await call("list_cronjobs", {"namespace": "payments"})
     await call("get_events", {"namespace": "payments", "event_type": "Warning"})
+    await call("diagnose_workload", {"namespace": "payments", "name": "payment-gateway"})
     await call("diagnose_deployment", {"namespace": "payments", "name": "payment-gateway"})
 
 
