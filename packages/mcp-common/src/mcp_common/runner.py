@@ -1,8 +1,9 @@
 """The command line every server shares: `--transport stdio` (default) or `--transport http`.
 
 stdio: stdout carries JSON-RPC only (the SDK points fd 1 at stderr while serving; logging goes to stderr).
-http: streamable HTTP at `/mcp` behind API-key auth, with an unauthenticated `GET /healthz`. It refuses to
-start without keys unless `--insecure-no-auth` is given explicitly.
+http: streamable HTTP at `/mcp` behind API-key auth, with an unauthenticated `GET /healthz`, under the limits
+`mcp_common.http` describes. It refuses to start without keys unless `--insecure-no-auth` is given, and that
+only on a loopback address.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from pydantic import SecretStr
 
-from mcp_common.auth import ApiKeyMiddleware, load_api_keys
+from mcp_common.auth import load_api_keys
 from mcp_common.errors import ConfigError, UnavailableError
+from mcp_common.http import is_loopback, run_http
 from mcp_common.settings import ServerSettings, SettingsT, load_settings
 from mcp_common.stdio import serve_stdio
 
@@ -111,29 +113,28 @@ def serve(
 
 
 def _serve_http(args: argparse.Namespace, settings: ServerSettings, server: MCPServer[Any]) -> int:
-    import uvicorn  # deferred: ~0.2 s to import, and a stdio server never needs it
-
     prefix = str(type(settings).model_config.get("env_prefix", ""))
     try:
         keys = load_api_keys(settings)
     except ConfigError as exc:
         return fail(str(exc))
+    host = args.host or settings.http_host
+    port = args.port or settings.http_port
     if not keys and not args.insecure_no_auth:
         return fail(
             f"refusing to serve HTTP without API keys: set {prefix}API_KEYS (name:key,...) or "
             f"{prefix}API_KEYS_FILE (name:key lines), or pass --insecure-no-auth for a local experiment"
         )
-    host = args.host or settings.http_host
-    port = args.port or settings.http_port
-    app: Any = server.streamable_http_app(host=host)
-    if keys:
-        app = ApiKeyMiddleware(app, keys, open_paths=("/healthz",))
-    else:
-        logger.warning("serving HTTP WITHOUT authentication (--insecure-no-auth)")
+    if not keys and not is_loopback(host):
+        return fail(
+            f"--insecure-no-auth serves only on a loopback address (127.0.0.1, ::1, localhost), not {host}: "
+            f"anyone who can reach {host} could call every tool; set {prefix}API_KEYS instead"
+        )
+    if not keys:
+        logger.warning("serving HTTP WITHOUT authentication (--insecure-no-auth), on %s only", host)
     logger.info("%s serving streamable HTTP on http://%s:%d/mcp (%d API keys)", server.name, host, port, len(keys))
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     try:
-        uvicorn.Server(config).run()
+        run_http(server, settings, host, port, keys)
     except OSError as exc:
         return fail(f"cannot listen on {host}:{port}: {exc.strerror}")
     return 0

@@ -75,6 +75,23 @@ class ServerSettings(BaseSettings):
     api_keys_file: Path | None = Field(default=None, description="File of name:key lines (HTTP API keys).")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
+    http_max_header_bytes: int = Field(
+        default=64 * 1024, ge=4096, le=16 * 1024 * 1024, description="Largest request head (h11); 400 beyond."
+    )
+    http_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body; 413 beyond.")
+    http_max_connections: int = Field(default=512, ge=1, description="Open connections at once; 503 beyond.")
+    http_max_sessions: int = Field(default=1000, ge=1, description="MCP sessions open at once (all keys).")
+    http_max_sessions_per_key: int = Field(default=50, ge=1, description="MCP sessions one API key may hold.")
+    http_new_sessions_per_minute: float = Field(default=60.0, gt=0, description="Sessions a key may open per minute.")
+    http_new_session_burst: int = Field(default=20, ge=1, description="Sessions a key may open at once.")
+    http_session_idle_s: float = Field(default=300.0, gt=0, description="Close a session idle this long.")
+    http_allowed_hosts: str = Field(
+        default="", description="Host headers accepted (comma separated, host:* for any port); default: loopback."
+    )
+    http_allowed_origins: str = Field(default="", description="Origin headers accepted; default: loopback origins.")
+    http_shutdown_grace_s: float = Field(
+        default=30.0, ge=0, le=3600, description="On SIGTERM, how long calls in flight may finish."
+    )
 
     def audit_key_bytes(self) -> bytes | None:
         """The audit HMAC key from AUDIT_KEY or AUDIT_KEY_FILE; raises `ConfigError` when it is unusable."""
