@@ -50,11 +50,18 @@ test: lint  ## lint, type-check, then every test (the stack scenarios on the emb
 test-fast: lint  ## the edit loop: lint, type-check, then the tests not marked slow or stack, with coverage
 	$(PY) -m pytest -m "$(FAST)" $(COVERAGE)
 
+test-stack: $(STAMP)  ## the workshop path for real: engine, every image built, sre-lab up --docker, stack tests, down
+	.ci/stack/test-stack.sh
+
 check: test
 
 bench: $(STAMP)  ## benchmarks: print figures, write JSON under .lab/bench/
 	$(PY) -m sre_lab.bench_logs
 	$(PY) -m kb_mcp.bench
+
+dist: $(STAMP)  ## wheels of the five packages into dist/ (what a release uploads; see the README)
+	rm -rf dist && $(PY) -m pip wheel --quiet --no-deps --wheel-dir dist $(PACKAGES)
+	@ls -1 dist
 
 lock:  ## resolve every dependency afresh (newest the pyprojects allow) and rewrite the lock
 	rm -rf .lab/lock-venv && $(PYTHON) -m venv .lab/lock-venv

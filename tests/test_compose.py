@@ -16,6 +16,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
+LOCK = dict(line.split("==", 1) for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line)
 SERVICES = COMPOSE["services"]
 MCP_SERVERS = ("k8s-mcp", "logs-mcp", "kb-mcp")
 LONG_RUNNING = ("clickhouse", "chromadb", *MCP_SERVERS)
@@ -132,3 +133,64 @@ def test_clickhouse_users_config_is_well_formed_and_read_only_for_the_server() -
     assert profile.findtext("readonly") == "2" and profile.findtext("max_execution_time") == "10"
     assert profile.find("constraints/max_execution_time/max") is not None
     ElementTree.parse(ROOT / "services" / "clickhouse" / "config.d" / "lab.xml")
+
+
+def all_dockerfiles() -> list[Path]:
+    return sorted(p for p in ROOT.glob("**/Dockerfile") if ".venv" not in p.parts and ".lab" not in p.parts)
+
+
+@pytest.mark.parametrize("path", all_dockerfiles(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_image_runs_as_a_numeric_non_root_user_and_installs_from_the_lock(path: Path) -> None:
+    text = path.read_text()
+    final = text[text.rindex("\nFROM ") :]
+    user = re.findall(r"^USER\s+(\S+)", final, re.M)
+    assert user and re.fullmatch(r"[1-9]\d*:[1-9]\d*", user[-1]), f"{path}: USER uid:gid, numeric and non-root"
+    build = text[: text.rindex("\nFROM ")]
+    for install in re.findall(r"pip (?:install|wheel)(?:[^\n]*\\\n)*[^\n]*", build):
+        assert "--constraint constraints.txt" in install, f"{path}: every build-stage install follows the lock"
+    assert not re.search(r"\b(torch|chromadb|chdb)==", text), f"{path}: versions come from constraints.txt"
+
+
+@pytest.mark.parametrize("name", ["kb-mcp", "seed"])
+def test_torch_stays_in_the_build_stage(name: str) -> None:
+    """The ONNX export needs torch; serving does not: the final stage installs the package without its export
+    extra, and the torch source is a build argument (PyTorch's CPU index by default)."""
+    text = dockerfile(name)
+    final = text[text.rindex("\nFROM ") :]
+    code = "\n".join(line for line in final.splitlines() if not line.lstrip().startswith("#"))
+    assert "[export]" not in code and "torch" not in code.lower()
+    assert "ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu" in text
+    assert SERVICES[name]["build"]["args"]["TORCH_INDEX_URL"].endswith(":-https://download.pytorch.org/whl/cpu}")
+
+
+def test_the_chroma_server_image_is_the_locked_client_version() -> None:
+    assert SERVICES["chromadb"]["image"].endswith(":" + LOCK["chromadb"])
+
+
+def test_the_lock_pins_exact_versions_and_nothing_of_our_own() -> None:
+    lines = [line for line in (ROOT / "constraints.txt").read_text().splitlines() if line and not line.startswith("#")]
+    assert lines and all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][^ +]*", line) for line in lines), "name==version only"
+    assert not [line for line in lines if line.lower().startswith("sre-lab")]
+    assert "torch" in LOCK and "chromadb" in LOCK
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--constraint $(LOCK)" in makefile and not re.search(r"\b(torch|chromadb)==\d", makefile)
+
+
+def test_the_test_override_replaces_only_clickhouse() -> None:
+    """make test-stack runs compose.yaml as it is, but for the one service this machine cannot have."""
+    override = yaml.load((ROOT / ".ci" / "stack" / "compose.test.yaml").read_text(), Loader=ComposeLoader)
+    assert set(override["services"]) == {"clickhouse"}
+    assert SERVICES["clickhouse"]["image"].startswith("clickhouse/clickhouse-server:")
+
+
+class ComposeLoader(yaml.SafeLoader):
+    """YAML with compose's merge tags (!reset, !override) read as plain values."""
+
+
+ComposeLoader.add_constructor("!reset", lambda loader, node: None)
+ComposeLoader.add_constructor(
+    "!override",
+    lambda loader, node: (
+        loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode) else loader.construct_mapping(node)
+    ),
+)

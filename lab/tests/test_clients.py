@@ -36,13 +36,24 @@ def test_platform_paths() -> None:
     )
 
 
-def test_docker_entries_exec_into_the_containers(tmp_path: Path) -> None:
+def test_docker_entries_exec_into_the_containers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"):
+        monkeypatch.delenv(name, raising=False)
     entries = server_entries("docker", tmp_path / "data", tmp_path / "audit")
     assert set(entries) == {"kubernetes", "clickhouse-logs", "sre-knowledge-base"}
     assert entries["kubernetes"] == {
         "command": "docker",
         "args": ["exec", "-i", "sre-lab-k8s-mcp", "k8s-mcp", "--transport", "stdio"],
     }
+
+
+def test_docker_entries_hand_on_the_docker_cli_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Podman socket in DOCKER_HOST: Claude Desktop starts `docker exec` without the shell's environment, so the
+    entry carries it."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/podman/podman.sock")
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    entry = server_entries("docker", tmp_path, tmp_path)["kubernetes"]
+    assert entry["command"] == "docker" and entry["env"]["DOCKER_HOST"] == "unix:///run/podman/podman.sock"
 
 
 def test_embedded_entries_use_absolute_paths(tmp_path: Path) -> None:

@@ -24,7 +24,8 @@ def test_env_file_is_private_generated_once_and_completed(tmp_path: Path) -> Non
     assert read_env_file(path) == completed
 
 
-def test_compose_commands_use_absolute_paths(tmp_path: Path) -> None:
+def test_compose_commands_use_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COMPOSE_FILE", raising=False)
     env, compose = tmp_path / ".lab" / "lab.env", tmp_path / "compose.yaml"
     assert up_command(compose, env) == [
         "docker",
@@ -39,6 +40,13 @@ def test_compose_commands_use_absolute_paths(tmp_path: Path) -> None:
         "--wait",
     ]
     assert down_command(compose, env, volumes=True)[-2:] == ["down", "--volumes"]
+
+
+def test_compose_file_names_the_files_when_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose's own COMPOSE_FILE (compose.yaml plus an override, as make test-stack sets it) replaces -f."""
+    monkeypatch.setenv("COMPOSE_FILE", "compose.yaml:.ci/stack/compose.test.yaml")
+    command = up_command(tmp_path / "compose.yaml", tmp_path / "lab.env")
+    assert "-f" not in command and command[-4:] == ["up", "-d", "--build", "--wait"]
 
 
 def test_env_file_carries_the_scenario_clock(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sre_lab.servers import SERVERS, console_script, docker_exec_args
+from sre_lab.servers import SERVERS, console_script, docker_cli_env, docker_exec_args
 
 Mode = Literal["docker", "embedded"]
 
@@ -60,6 +60,8 @@ def server_entries(
     for server in SERVERS:
         if mode == "docker":
             entries[server.key] = {"command": "docker", "args": docker_exec_args(server)}
+            if docker_env := docker_cli_env():  # e.g. Podman's socket in DOCKER_HOST: the client must pass it on
+                entries[server.key]["env"] = docker_env
         else:
             command = console_script(server.name) or str(Path(sys.executable).parent / server.name)
             entries[server.key] = {

@@ -66,8 +66,10 @@ def lab_api_key(env: dict[str, str]) -> str | None:
 
 
 def compose_command(compose_file: Path, env_file: Path, *args: str, docker: str = "docker") -> list[str]:
-    """`docker compose` on the lab's compose file, from wherever the CLI runs."""
-    return [docker, "compose", "--env-file", str(env_file), "-f", str(compose_file), *args]
+    """`docker compose` on the lab's compose file, from wherever the CLI runs. Compose's own COMPOSE_FILE, when
+    set, names the files instead (compose.yaml plus an override, as `make test-stack` runs it)."""
+    files = [] if os.environ.get("COMPOSE_FILE") else ["-f", str(compose_file)]
+    return [docker, "compose", "--env-file", str(env_file), *files, *args]
 
 
 def up_command(compose_file: Path, env_file: Path, docker: str = "docker") -> list[str]:

@@ -66,6 +66,16 @@ def docker_exec_args(server: ServerDef) -> list[str]:
     return ["exec", "-i", server.container, server.name, "--transport", "stdio"]
 
 
+# The docker CLI's own settings. An engine other than the default socket (Podman's, a remote one) is reached
+# through them, and an MCP client starts `docker exec` with a minimal environment unless it is given them.
+DOCKER_CLI_ENV = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
+
+
+def docker_cli_env() -> dict[str, str]:
+    """The docker CLI settings of this environment, to hand on to `docker exec` (empty for the default engine)."""
+    return {name: value for name in DOCKER_CLI_ENV if (value := os.environ.get(name))}
+
+
 def _onnx_cache_dir() -> Path:
     from kb_mcp.config import default_onnx_cache_dir  # kb-mcp's settings module: loaded only for embedded entries
 

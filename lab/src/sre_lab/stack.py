@@ -26,7 +26,7 @@ from mcp.client.stdio import stdio_client
 
 from sre_lab.labstate import read_state
 from sre_lab.paths import EmbeddedStores
-from sre_lab.servers import SERVERS, console_script, docker_exec_args, server_named
+from sre_lab.servers import SERVERS, console_script, docker_cli_env, docker_exec_args, server_named
 
 
 class Stack(Protocol):
@@ -116,7 +116,8 @@ class ComposeStack(_StdioStack):
         self.docker = docker
 
     def params(self, name: str) -> StdioServerParameters:
-        return StdioServerParameters(command=self.docker, args=docker_exec_args(server_named(name)))
+        server = server_named(name)
+        return StdioServerParameters(command=self.docker, args=docker_exec_args(server), env=docker_cli_env() or None)
 
 
 @dataclass(frozen=True)

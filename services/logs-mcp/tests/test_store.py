@@ -45,6 +45,16 @@ def test_invalid_configuration_names_the_variable(monkeypatch: pytest.MonkeyPatc
         load_settings(LogsSettings)
 
 
+def test_the_embedded_store_without_chdb_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """chDB is the `embedded` extra: a server installed without it says how to get it, or to use a server."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "chdb" else real(name, *a))
+    with pytest.raises(StoreUnavailableError, match=r"sre-lab-logs-mcp\[embedded\].*LOGS_MCP_CLICKHOUSE_URL"):
+        connect(LogsSettings(data_dir=tmp_path))
+
+
 def test_a_missing_embedded_directory_fails_at_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,6 +9,7 @@ narrow the request.
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import logging
 import os
 from collections.abc import Mapping
@@ -134,6 +135,11 @@ def connect(settings: LogsSettings, *, writer: bool = False) -> Client:
 
     session: dict[str, Any] = {} if writer else {"readonly": 2}
     if settings.clickhouse_url is None:
+        if importlib.util.find_spec("chdb") is None:  # chDB is the `embedded` extra
+            raise StoreUnavailableError(
+                "the embedded log store needs chDB: pip install 'sre-lab-logs-mcp[embedded]', "
+                "or set LOGS_MCP_CLICKHOUSE_URL to use a ClickHouse server"
+            )
         data_dir = settings.data_dir.resolve()
         if writer:
             data_dir.mkdir(parents=True, exist_ok=True)
