@@ -99,7 +99,7 @@ def test_images_that_embed_carry_the_onnx_export_made_at_build_time(name: str) -
     made = re.search(r"KB_MCP_ONNX_CACHE_DIR=(\S+) kb-mcp export-model", build)
     assert made, f"{name}: the build stage runs kb-mcp export-model"
     cache = made.group(1)
-    assert f"COPY --from=build {cache} {cache}" in final
+    assert re.search(rf"^COPY --from=(build|export) {re.escape(cache)} {re.escape(cache)}$", final, re.M)
     assert re.search(rf"^\s+KB_MCP_ONNX_CACHE_DIR={re.escape(cache)}\b", final, re.M)
 
 
@@ -149,6 +149,11 @@ def test_every_image_runs_as_a_numeric_non_root_user_and_installs_from_the_lock(
     for install in re.findall(r"pip (?:install|wheel)(?:[^\n]*\\\n)*[^\n]*", build):
         assert "--constraint constraints.txt" in install, f"{path}: every build-stage install follows the lock"
     assert not re.search(r"\b(torch|chromadb|chdb)==", text), f"{path}: versions come from constraints.txt"
+    if "--mount=type=bind,from=build" in final:
+        # Podman's builder caches a RUN by its text, not by what it bind-mounts: without a COPY of the wheels'
+        # checksums before it, a changed wheel set would leave the old install in place.
+        copy = final.find("COPY --from=build /wheels.sha256 ")
+        assert 0 <= copy < final.index("--mount=type=bind,from=build"), f"{path}: COPY the wheels' checksums first"
 
 
 @pytest.mark.parametrize("name", ["kb-mcp", "seed"])
@@ -194,3 +199,15 @@ ComposeLoader.add_constructor(
         loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode) else loader.construct_mapping(node)
     ),
 )
+
+
+def test_the_export_stage_is_shared_text_so_its_layers_are_built_once() -> None:
+    """kb-mcp and the seed job make the same ONNX export: the stage is identical, so the engine's layer cache
+    builds torch and the export once for both images."""
+
+    def stage(name: str) -> str:
+        text = dockerfile(name)
+        start = text.index("FROM python:3.11.14-slim-bookworm AS export")
+        return text[start : text.index("\nFROM ", start)]
+
+    assert stage("kb-mcp") == stage("seed")

@@ -2,7 +2,7 @@
 # make test-stack: the workshop path for real on this machine's engine (Podman behind the Docker API).
 #   1. engine.sh: install and prepare Podman, its Docker-API service, compose v2, the base image (idempotent);
 #   2. build_images.py: every image from its own Dockerfile (layers cached across runs);
-#   3. `sre-lab up --docker` (compose up --build --wait), `sre-lab status --docker`;
+#   3. `sre-lab up --docker --no-build` (compose up --wait), `sre-lab status --docker`;
 #   4. pytest tests/ --stack compose: the scenarios through `docker exec -i`, the containers through the SDK;
 #   5. `sre-lab down --docker --volumes`, then the engine service is stopped.
 # compose.yaml runs with one override, .ci/stack/compose.test.yaml (ClickHouse; see that file and the README).
@@ -21,8 +21,8 @@ export COMPOSE_BINARY
 step "engine"
 eval "$(.ci/stack/engine.sh up)"
 export BUILDAH_FORMAT=docker  # HEALTHCHECK is kept only in Docker-format images
-# compose builds through the engine's own API builder (Podman's is buildah): without buildx, compose's default
-# (bake / a BuildKit container) would pull moby/buildkit.
+# Were compose to build (the tests do not ask it to), it should use the engine's own API builder (Podman's is
+# buildah): without buildx, compose's default (bake / a BuildKit container) would pull moby/buildkit.
 export COMPOSE_BAKE=false DOCKER_BUILDKIT=0
 export COMPOSE_FILE="compose.yaml:.ci/stack/compose.test.yaml"
 # torch, for the ONNX export in two build stages: PyTorch's CPU index by default, which this machine cannot reach;
@@ -52,8 +52,10 @@ step "build every image"
 
 .ci/stack/health-ticker.sh &
 TICKER=$!
-step "sre-lab up --docker"
-"$VENV/bin/sre-lab" up --docker
+# --no-build: the images were just built from the same Dockerfiles above (compose's own build could not mount
+# the local torch wheel; on a laptop `sre-lab up --docker` builds them itself).
+step "sre-lab up --docker --no-build"
+"$VENV/bin/sre-lab" up --docker --no-build
 step "sre-lab status --docker"
 "$VENV/bin/sre-lab" status --docker
 step "pytest tests/ --stack compose"

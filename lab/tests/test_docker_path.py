@@ -47,6 +47,7 @@ def test_compose_file_names_the_files_when_set(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("COMPOSE_FILE", "compose.yaml:.ci/stack/compose.test.yaml")
     command = up_command(tmp_path / "compose.yaml", tmp_path / "lab.env")
     assert "-f" not in command and command[-4:] == ["up", "-d", "--build", "--wait"]
+    assert up_command(tmp_path / "compose.yaml", tmp_path / "lab.env", build=False)[-3:] == ["up", "-d", "--wait"]
 
 
 def test_env_file_carries_the_scenario_clock(tmp_path: Path) -> None:

@@ -72,8 +72,9 @@ def compose_command(compose_file: Path, env_file: Path, *args: str, docker: str 
     return [docker, "compose", "--env-file", str(env_file), *files, *args]
 
 
-def up_command(compose_file: Path, env_file: Path, docker: str = "docker") -> list[str]:
-    return compose_command(compose_file, env_file, "up", "-d", "--build", "--wait", docker=docker)
+def up_command(compose_file: Path, env_file: Path, docker: str = "docker", *, build: bool = True) -> list[str]:
+    """`up -d --wait`, building the images first unless `build` is off (images built beforehand, as CI does)."""
+    return compose_command(compose_file, env_file, "up", "-d", *(["--build"] if build else []), "--wait", docker=docker)
 
 
 def down_command(compose_file: Path, env_file: Path, volumes: bool, docker: str = "docker") -> list[str]:

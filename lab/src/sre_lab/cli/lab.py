@@ -45,6 +45,9 @@ def up(
     embedded: EmbeddedFlag = True,
     rows: Annotated[int, typer.Option(min=1000, help="Log lines to seed")] = seeding.LAB_LOG_ROWS,
     now: NowOption = None,
+    build: Annotated[
+        bool, typer.Option("--build/--no-build", help="--docker: build the images first, or use those already built")
+    ] = True,
 ) -> None:
     """Seed the lab at a new scenario clock (--now, else the current time), then check every server over MCP."""
     from sre_lab.stack import (  # the MCP SDK: a second to import, only for commands that talk MCP
@@ -54,7 +57,7 @@ def up(
 
     moment = parse_now(now) or datetime.now(UTC).replace(microsecond=0)
     if not embedded:
-        _up_docker(labstate.iso(moment))
+        _up_docker(labstate.iso(moment), build=build)
         return
     root = data_dir()
     began = time.perf_counter()
@@ -122,14 +125,14 @@ def _note_stale_configs(clock: str) -> None:
             )
 
 
-def _up_docker(clock: str) -> None:
+def _up_docker(clock: str, *, build: bool) -> None:
     from sre_lab.stack import ComposeStack, check_all  # the MCP SDK: a second to import, only when it is used
 
     checks = preflight()
     compose, environment = compose_file(), env_file()
     ensure_env_file(environment, clock)
     console.print(f"secrets and scenario clock ({clock}): {environment} (generated, git-ignored)")
-    command = up_command(compose, environment, checks.docker)
+    command = up_command(compose, environment, checks.docker, build=build)
     console.print("$ " + " ".join(command))
     if subprocess.run(command, check=False).returncode != 0:
         raise LabError(
