@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from kubernetes.client import CoreV1Event, V1Deployment, V1Namespace
+if TYPE_CHECKING:  # annotations only: the server imports this module at start (see objects.py)
+    from kubernetes.client import CoreV1Event, V1Deployment, V1Namespace
 
-from k8s_mcp.index import NamespaceIndex
+    from k8s_mcp.index import NamespaceIndex
 
 
 class ClusterBackend(Protocol):

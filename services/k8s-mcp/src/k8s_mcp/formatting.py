@@ -7,6 +7,7 @@ columns come from `pod_status` (kubectl's own printer, ported); workloads are su
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -19,8 +20,8 @@ from kubernetes.client import (
     V1Probe,
 )
 
-from k8s_mcp.index import controller_of
 from k8s_mcp.models import Condition, ContainerDetail, EventSummary, PodSummary
+from k8s_mcp.objects import controller_of
 from k8s_mcp.pod_status import PodRow, human_duration, is_restartable_init_container
 from mcp_common.redaction import redact_env_value
 
@@ -96,25 +97,50 @@ def state_facts(state: V1ContainerState | None) -> tuple[str | None, str | None,
     return None, None, None
 
 
-def last_termination(pod: V1Pod, now: datetime) -> str | None:
-    """The most telling termination among all containers: a current one first, then a previous one."""
+def telling_termination(pod: V1Pod) -> V1ContainerState | None:
+    """The most telling termination among all containers: a current failing one first, then a previous one."""
     for attribute in ("state", "last_state"):
         for _, _, cs in pod_containers(pod):
             state = getattr(cs, attribute, None) if cs is not None else None
             if state is not None and state.terminated is not None and not _clean_exit(state):
-                return describe_state(state, now)
+                return state
     for _, _, cs in pod_containers(pod):
         if cs is not None and cs.last_state is not None and cs.last_state.terminated is not None:
-            return describe_state(cs.last_state, now)
+            return cs.last_state
     return None
+
+
+def last_termination(pod: V1Pod, now: datetime) -> str | None:
+    return describe_state(telling_termination(pod), now)
 
 
 def _clean_exit(state: V1ContainerState) -> bool:
     return state.terminated is not None and state.terminated.exit_code == 0 and state.terminated.reason != "OOMKilled"
 
 
-def summarize_pod(pod: V1Pod, row: PodRow, now: datetime) -> PodSummary:
+@dataclass(frozen=True, slots=True)
+class PodFacts:
+    """What a pod's list row shows besides kubectl's columns and its ages: computed once per pod object."""
+
+    node: str | None
+    cpu_request: str | None
+    memory_request: str | None
+    memory_limit: str | None
+    termination: V1ContainerState | None
+
+
+def pod_facts(pod: V1Pod) -> PodFacts:
     containers = pod.spec.containers or []
+    return PodFacts(
+        node=pod.spec.node_name,
+        cpu_request=_resource(containers, "requests", "cpu"),
+        memory_request=_resource(containers, "requests", "memory"),
+        memory_limit=_resource(containers, "limits", "memory"),
+        termination=telling_termination(pod),
+    )
+
+
+def summarize_pod(pod: V1Pod, row: PodRow, facts: PodFacts, now: datetime) -> PodSummary:
     return PodSummary(
         name=pod.metadata.name,
         status=row.status,
@@ -122,11 +148,11 @@ def summarize_pod(pod: V1Pod, row: PodRow, now: datetime) -> PodSummary:
         restarts=row.restarts,
         last_restart=age(row.last_restart, now) if row.last_restart else None,
         age=age(pod.metadata.creation_timestamp, now),
-        node=pod.spec.node_name,
-        cpu_request=_resource(containers, "requests", "cpu"),
-        memory_request=_resource(containers, "requests", "memory"),
-        memory_limit=_resource(containers, "limits", "memory"),
-        last_termination=last_termination(pod, now),
+        node=facts.node,
+        cpu_request=facts.cpu_request,
+        memory_request=facts.memory_request,
+        memory_limit=facts.memory_limit,
+        last_termination=describe_state(facts.termination, now),
     )
 
 

@@ -19,13 +19,15 @@ from kubernetes.client import (
     V1Deployment,
     V1Job,
     V1Namespace,
-    V1OwnerReference,
     V1Pod,
     V1ReplicaSet,
     V1StatefulSet,
 )
 
+from k8s_mcp.formatting import PodFacts, pod_facts
+from k8s_mcp.objects import controller_of, match_labels, matches, name_of, type_kind
 from k8s_mcp.pod_status import PodRow, print_pod
+from k8s_mcp.statuses import category
 
 # kind → model class. The order is the order `kubectl get all` would use; Event last.
 KIND_MODELS: dict[str, type[Any]] = {
@@ -42,37 +44,6 @@ NAMESPACE_MODEL = V1Namespace
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 
 
-def name_of(obj: Any) -> str:
-    """An API object's name (the client types it Optional; the API always sets it)."""
-    return str(obj.metadata.name or "") if obj.metadata else ""
-
-
-def controller_of(obj: Any) -> V1OwnerReference | None:
-    """The owner reference marked `controller: true` (the first owner when none is marked)."""
-    refs = (obj.metadata.owner_references or []) if obj.metadata else []
-    for ref in refs:
-        if ref.controller:
-            return ref
-    return refs[0] if refs else None
-
-
-def matches(labels: Mapping[str, str] | None, selector: Mapping[str, str] | None) -> bool:
-    """True when every selector label is present with the same value (matchLabels semantics)."""
-    if not selector:
-        return False
-    labels = labels or {}
-    return all(labels.get(key) == value for key, value in selector.items())
-
-
-def match_labels(workload: Any) -> dict[str, str]:
-    """A workload's `spec.selector.matchLabels` (CronJobs select through their job template)."""
-    spec = workload.spec
-    if isinstance(workload, V1CronJob):
-        spec = spec.job_template.spec if spec and spec.job_template else None
-    selector = spec.selector if spec is not None else None
-    return dict(selector.match_labels or {}) if selector is not None else {}
-
-
 class NamespaceIndex:
     """One namespace's objects, looked up by kind and name, with pods grouped by their controller."""
 
@@ -82,6 +53,9 @@ class NamespaceIndex:
             kind: {name_of(obj): obj for obj in sorted(items, key=name_of)} for kind, items in objects.items()
         }
         self._rows: dict[str, PodRow] = {}
+        self._facts: dict[str, PodFacts] = {}
+        self._pod_rows: list[tuple[V1Pod, PodRow]] | None = None
+        self._counts: tuple[int, int, int] | None = None
         self._owned: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for kind in ("Pod", "ReplicaSet", "Job"):
             for obj in self._by_kind.get(kind, {}).values():
@@ -116,6 +90,31 @@ class NamespaceIndex:
         if row is None:
             row = self._rows[key] = print_pod(pod)
         return row
+
+    def pod_rows(self) -> list[tuple[V1Pod, PodRow]]:
+        """Every pod with its kubectl row, by name (computed once)."""
+        if self._pod_rows is None:
+            self._pod_rows = [(pod, self.row(pod)) for pod in self.items("Pod")]
+        return self._pod_rows
+
+    def pod_counts(self) -> tuple[int, int, int]:
+        """(pods, ready, completed) over the namespace."""
+        if self._counts is None:
+            rows = [row for _, row in self.pod_rows()]
+            ready = sum(1 for row in rows if row.is_ready)
+            completed = sum(1 for row in rows if category(row) == "completed")
+            self._counts = (len(rows), ready, completed)
+        return self._counts
+
+    def facts(self, pod: V1Pod) -> PodFacts:
+        """The pod's list facts (node, requests, limits, telling termination), computed once per indexed pod."""
+        key = name_of(pod)
+        if self._by_kind.get("Pod", {}).get(key) is not pod:
+            return pod_facts(pod)
+        facts = self._facts.get(key)
+        if facts is None:
+            facts = self._facts[key] = pod_facts(pod)
+        return facts
 
     def owned(self, kind: str, name: str) -> list[Any]:
         """Objects whose controller is `kind/name` (pods, ReplicaSets, Jobs)."""
@@ -159,9 +158,14 @@ class NamespaceIndex:
         return [event for name in names for event in self._events.get(name, [])]
 
 
-def type_kind(obj: Any) -> str:
-    """The API kind of a model object ('Deployment' for a V1Deployment)."""
-    for kind, model in KIND_MODELS.items():
-        if isinstance(obj, model):
-            return kind
-    return str(getattr(obj, "kind", "") or type(obj).__name__)
+__all__ = [
+    "KIND_MODELS",
+    "NAMESPACE_MODEL",
+    "WORKLOAD_KINDS",
+    "NamespaceIndex",
+    "controller_of",
+    "match_labels",
+    "matches",
+    "name_of",
+    "type_kind",
+]

@@ -39,7 +39,7 @@ from k8s_mcp.models import (
 )
 from k8s_mcp.namespaces import NamespacePolicy
 from k8s_mcp.pod_status import print_pod
-from k8s_mcp.statuses import category, status_matcher
+from k8s_mcp.statuses import status_matcher
 from k8s_mcp.workloads import (
     summarize_cronjob,
     summarize_daemonset,
@@ -62,10 +62,9 @@ DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 
 def list_pods(backend: ClusterBackend, namespace: str, status_filter: str | None, now: datetime) -> PodList:
     index = backend.index(namespace, ("Pod",))
-    rows = [(pod, index.row(pod)) for pod in index.items("Pod")]
-    ready = sum(1 for _, row in rows if row.is_ready)
-    completed = sum(1 for _, row in rows if category(row) == "completed")
-    counts = PodCounts(total=len(rows), running=ready, not_ready=len(rows) - ready - completed)
+    rows = index.pod_rows()
+    total_pods, ready, completed = index.pod_counts()
+    counts = PodCounts(total=total_pods, running=ready, not_ready=total_pods - ready - completed)
     if status_filter:
         matcher = status_matcher(status_filter, {row.status for _, row in rows})
         rows = [(pod, row) for pod, row in rows if matcher(row)]
@@ -74,12 +73,12 @@ def list_pods(backend: ClusterBackend, namespace: str, status_filter: str | None
     if truncated:
         hint = f"showing {MAX_PODS} of {total}: narrow with status_filter (e.g. 'failing', 'pending', 'Init:*')"
     elif status_filter and not kept:
-        present = sorted({index.row(pod).status for pod in index.items("Pod")})
+        present = sorted({row.status for _, row in index.pod_rows()})
         hint = f"no pod matches {status_filter}; statuses present: {', '.join(present) or 'none'}"
     return PodList(
         namespace=namespace,
         status_filter=status_filter,
-        items=[summarize_pod(pod, row, now) for pod, row in kept],
+        items=[summarize_pod(pod, row, index.facts(pod), now) for pod, row in kept],
         total=total,
         truncated=truncated,
         summary=counts,

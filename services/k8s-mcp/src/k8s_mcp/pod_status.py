@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from kubernetes.client import V1Container, V1ContainerStatus, V1Pod
+if TYPE_CHECKING:  # annotations only: the server imports this module at start (see objects.py)
+    from kubernetes.client import V1Container, V1ContainerStatus, V1Pod
 
 NODE_UNREACHABLE_POD_REASON = "NodeLost"  # k8s.io/kubernetes/pkg/util/node.NodeUnreachablePodReason
 TERMINAL_PHASES = ("Succeeded", "Failed")

@@ -22,15 +22,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from kubernetes.client import V1Deployment, V1Pod
+from typing import TYPE_CHECKING, Any
 
 from k8s_mcp.backends import ClusterBackend
-from k8s_mcp.index import match_labels, name_of
 from k8s_mcp.models import ScalePreview
+from k8s_mcp.objects import match_labels, name_of
 from k8s_mcp.pod_status import print_pod
 from mcp_common.errors import ToolError
+
+if TYPE_CHECKING:  # annotations only: the server imports this module at start (see objects.py)
+    from kubernetes.client import V1Deployment, V1Pod
 
 logger = logging.getLogger(__name__)
 

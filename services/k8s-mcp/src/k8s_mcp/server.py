@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
-from k8s_mcp import __version__, diagnosis, inspection, prompts
+from k8s_mcp import __version__, prompts
 from k8s_mcp.backends import ClusterBackend
 from k8s_mcp.config import K8sSettings
 from k8s_mcp.models import (
@@ -103,19 +103,32 @@ class AppContext:
             return self.clock()
         return (await self.cluster.get()).captured_at or datetime.now(UTC)
 
-    async def call(self, fn: Callable[..., Any], *args: Any, what: str) -> Any:
-        """Run a domain function against the cluster in a worker thread, under the request deadline."""
+    async def call(self, function: str, *args: Any) -> Any:
+        """Run a domain function ('inspection.list_pods') against the cluster in a worker thread, under the
+        request deadline. Named, not passed: the domain modules load in the background after start (`_domain`),
+        and are looked up once the cluster is open."""
         cluster = await self.cluster.get()
-        return await run_blocking(fn, cluster, *args, timeout_s=self.timeout_s, what=what)
+        module, _, name = function.partition(".")
+        fn = getattr(_domain()[module], name)
+        return await run_blocking(fn, cluster, *args, timeout_s=self.timeout_s, what=name)
 
     async def healthy(self) -> bool:
         cluster = self.cluster.value  # a health check must not wait for the snapshot to be read
         return cluster is not None and await run_blocking(cluster.ping, timeout_s=self.timeout_s, what="health check")
 
 
+def _domain() -> dict[str, Any]:
+    # Deferred: the domain modules import the kubernetes client's models, most of a second of start-up; they load
+    # in the background right after start (see `_opened`), so `initialize` and `tools/list` do not wait for them.
+    from k8s_mcp import diagnosis, inspection
+
+    return {"inspection": inspection, "diagnosis": diagnosis}
+
+
 def _opened(cluster: ClusterBackend, namespaces: tuple[str, ...]) -> ClusterBackend:
-    """Read and index what the tools will ask for first (a snapshot's allowed namespaces); a live backend has
-    nothing to read ahead."""
+    """Load the domain and read and index what the tools will ask for first (a snapshot's allowed namespaces);
+    a live backend has nothing to read ahead."""
+    _domain()
     warm = getattr(cluster, "warm", None)
     if warm is not None:
         warm(namespaces)
@@ -167,16 +180,16 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
     PodName = Annotated[str, Field(min_length=1, max_length=253, description="Exact pod name from list_pods")]
     Name = Annotated[str, Field(min_length=1, max_length=253, description="Workload name")]
 
-    async def listing(ctx: Context[AppContext], fn: Callable[..., Any], namespace: str, what: str) -> Any:
+    async def listing(ctx: Context[AppContext], function: str, namespace: str) -> Any:
         app = ctx.request_context.lifespan_context
-        return await app.call(fn, app.namespace_ok(namespace), await app.now(), what=what)
+        return await app.call(function, app.namespace_ok(namespace), await app.now())
 
     @server.tool(title="List namespaces", annotations=READ_ONLY)
     async def list_namespaces(ctx: Context[AppContext]) -> NamespaceList:
         """List the namespaces this server may read, with their pod counts. Call first when unsure where a
         workload runs; every other tool takes one of these namespaces."""
         app = ctx.request_context.lifespan_context
-        return await app.call(inspection.list_namespaces, app.policy, await app.now(), what="list_namespaces")
+        return await app.call("inspection.list_namespaces", app.policy, await app.now())
 
     @server.tool(title="List pods", annotations=READ_ONLY)
     async def list_pods(
@@ -197,7 +210,7 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
         Next: describe_pod or get_pod_logs for a failing pod, diagnose_workload for its workload."""
         app = ctx.request_context.lifespan_context
         ns = app.namespace_ok(namespace)
-        return await app.call(inspection.list_pods, ns, status_filter, await app.now(), what="list_pods")
+        return await app.call("inspection.list_pods", ns, status_filter, await app.now())
 
     @server.tool(title="Get a pod's logs", annotations=READ_ONLY)
     async def get_pod_logs(
@@ -228,9 +241,7 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
         name = require_dns1123_subdomain(pod_name.strip(), "pod_name")
         if container is not None:
             require_dns1123_label(container, "container")
-        return await app.call(
-            inspection.get_pod_logs, ns, name, clamp(lines, 1, 500), previous, grep, container, what="get_pod_logs"
-        )
+        return await app.call("inspection.get_pod_logs", ns, name, clamp(lines, 1, 500), previous, grep, container)
 
     @server.tool(title="Describe a pod", annotations=READ_ONLY)
     async def describe_pod(ctx: Context[AppContext], namespace: Namespace, pod_name: PodName) -> PodDetail:
@@ -240,35 +251,35 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
         app = ctx.request_context.lifespan_context
         ns = app.namespace_ok(namespace)
         name = require_dns1123_subdomain(pod_name.strip(), "pod_name")
-        return await app.call(inspection.describe_pod, ns, name, await app.now(), what="describe_pod")
+        return await app.call("inspection.describe_pod", ns, name, await app.now())
 
     @server.tool(title="List deployments", annotations=READ_ONLY)
     async def list_deployments(ctx: Context[AppContext], namespace: Namespace) -> DeploymentList:
         """List deployments with ready/desired, up-to-date and available replicas, images, age and conditions.
         A deployment whose ready count is below desired is degraded: diagnose_workload explains why."""
-        return await listing(ctx, inspection.list_deployments, namespace, "list_deployments")
+        return await listing(ctx, "inspection.list_deployments", namespace)
 
     @server.tool(title="List StatefulSets", annotations=READ_ONLY)
     async def list_statefulsets(ctx: Context[AppContext], namespace: Namespace) -> StatefulSetList:
         """List StatefulSets with ready/desired, current and updated replicas, images and age."""
-        return await listing(ctx, inspection.list_statefulsets, namespace, "list_statefulsets")
+        return await listing(ctx, "inspection.list_statefulsets", namespace)
 
     @server.tool(title="List DaemonSets", annotations=READ_ONLY)
     async def list_daemonsets(ctx: Context[AppContext], namespace: Namespace) -> DaemonSetList:
         """List DaemonSets with desired, current, ready, up-to-date and available pods and node selector."""
-        return await listing(ctx, inspection.list_daemonsets, namespace, "list_daemonsets")
+        return await listing(ctx, "inspection.list_daemonsets", namespace)
 
     @server.tool(title="List Jobs", annotations=READ_ONLY)
     async def list_jobs(ctx: Context[AppContext], namespace: Namespace) -> JobList:
         """List Jobs, newest first: status (Running, Complete, Failed, Suspended), completions, active,
         succeeded and failed pods, duration, the CronJob that created it, and why a failed one failed."""
-        return await listing(ctx, inspection.list_jobs, namespace, "list_jobs")
+        return await listing(ctx, "inspection.list_jobs", namespace)
 
     @server.tool(title="List CronJobs", annotations=READ_ONLY)
     async def list_cronjobs(ctx: Context[AppContext], namespace: Namespace) -> CronJobList:
         """List CronJobs: schedule, time zone, suspended, active jobs, last schedule and last success, and the
         last job with its status. A failed last job: diagnose_workload(kind='CronJob') explains it."""
-        return await listing(ctx, inspection.list_cronjobs, namespace, "list_cronjobs")
+        return await listing(ctx, "inspection.list_cronjobs", namespace)
 
     @server.tool(title="Get events", annotations=READ_ONLY)
     async def get_events(
@@ -294,7 +305,7 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
                 raise ToolError(f"involved_object kind '{kind[:40]}' is not a kind; use e.g. pod/NAME")
             involved_object = f"{kind}/{obj}" if kind else obj
         now = await app.now()
-        return await app.call(inspection.get_events, ns, event_type, involved_object, limit, now, what="get_events")
+        return await app.call("inspection.get_events", ns, event_type, involved_object, limit, now)
 
     @server.tool(title="Diagnose a workload", annotations=READ_ONLY)
     async def diagnose_workload(
@@ -313,7 +324,7 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
         ns = app.namespace_ok(namespace)
         workload = require_dns1123_subdomain(name.strip(), "name")
         now = await app.now()
-        return await app.call(diagnosis.diagnose_workload, ns, kind, workload, now, what="diagnose_workload")
+        return await app.call("diagnosis.diagnose_workload", ns, kind, workload, now)
 
     @server.tool(title="Diagnose a deployment", annotations=READ_ONLY)
     async def diagnose_deployment(ctx: Context[AppContext], namespace: Namespace, name: Name) -> Diagnosis:
@@ -322,7 +333,7 @@ def _register_read_tools(server: MCPServer[AppContext], policy: NamespacePolicy)
         ns = app.namespace_ok(namespace)
         workload = require_dns1123_subdomain(name.strip(), "name")
         now = await app.now()
-        return await app.call(diagnosis.diagnose_workload, ns, "Deployment", workload, now, what="diagnose_workload")
+        return await app.call("diagnosis.diagnose_workload", ns, "Deployment", workload, now)
 
 
 def _register_scale(

@@ -16,14 +16,17 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kubernetes.client import CoreV1Event, V1Deployment, V1Namespace
 from pydantic import ValidationError
 
-from k8s_mcp.index import KIND_MODELS, NAMESPACE_MODEL, NamespaceIndex
 from mcp_common.errors import ToolError, not_found
 from mcp_common.settings import ConfigError
+
+if TYPE_CHECKING:  # annotations only; the module itself is imported when it is first needed (below)
+    from kubernetes.client import CoreV1Event, V1Deployment, V1Namespace
+
+    from k8s_mcp.index import NamespaceIndex
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,14 @@ KIND_FILES = {
 REQUIRED = ("namespaces.json", "pods.json", "deployments.json")
 
 Raw = dict[str, Any]
+
+
+def _index_module() -> Any:
+    # Deferred: the client's models cost most of a second of start-up. The server builds this backend before
+    # `initialize` and reads the data after it, in the background; the models load then, with the data.
+    from k8s_mcp import index
+
+    return index
 
 
 def to_model(model: type[Any], raw: Raw) -> Any:
@@ -128,14 +139,14 @@ class SnapshotBackend:
                     continue
                 items = self._read_list(path)
                 if kind == "Namespace":
-                    namespaces = to_models(NAMESPACE_MODEL, items, str(path))
+                    namespaces = to_models(_index_module().NAMESPACE_MODEL, items, str(path))
                     continue
                 for item in items:
                     namespace = (item.get("metadata") or {}).get("namespace") or ""
                     grouped[namespace][kind].append(item)
             self._namespaces = namespaces
             self._raw = grouped
-            counts = {kind: sum(len(kinds.get(kind, [])) for kinds in grouped.values()) for kind in KIND_MODELS}
+            counts = {kind: sum(len(kinds.get(kind, [])) for kinds in grouped.values()) for kind in KIND_FILES}
             logger.info("snapshot %s: %d namespaces, %s", self.root, len(namespaces), counts)
         return self
 
@@ -151,9 +162,13 @@ class SnapshotBackend:
         return items
 
     def warm(self, namespaces: Collection[str]) -> None:
-        """Index these namespaces now (the server does it in the background after start)."""
+        """Index these namespaces and print their pods now (the server does it in the background after start),
+        so the first call finds them ready."""
         for namespace in namespaces:
-            self.index(namespace, ())
+            index = self.index(namespace, ())
+            index.pod_counts()
+            for pod, _ in index.pod_rows():
+                index.facts(pod)
 
     def namespaces(self) -> list[V1Namespace]:
         self.load()
@@ -173,8 +188,10 @@ class SnapshotBackend:
             if built is None:
                 raw = self._raw.get(namespace, {})
                 where = f"{self.root}/{namespace}"
-                objects = {kind: to_models(KIND_MODELS[kind], raw.get(kind, []), where) for kind in KIND_MODELS}
-                built = self._indexes[namespace] = NamespaceIndex(namespace, objects)
+                index = _index_module()
+                models = index.KIND_MODELS
+                objects = {kind: to_models(models[kind], raw.get(kind, []), where) for kind in models}
+                built = self._indexes[namespace] = index.NamespaceIndex(namespace, objects)
         return built
 
     def get(self, kind: str, namespace: str, name: str) -> Any:
