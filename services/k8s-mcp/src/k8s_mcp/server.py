@@ -40,6 +40,7 @@ from k8s_mcp.scaling import ConfirmationTokens, ScaleFlow
 from k8s_mcp.statuses import CATEGORIES
 from mcp_common.background import Background, open_in_background
 from mcp_common.blocking import run_blocking
+from mcp_common.effects import audited_effect
 from mcp_common.errors import ConfigError, ToolError
 from mcp_common.factory import DESTRUCTIVE, READ_ONLY, new_server
 from mcp_common.guard import client_identity
@@ -372,4 +373,15 @@ def _register_scale(
         intent = await run_blocking(
             flow.check, ns, deployment, replicas, confirmation_token, client, timeout_s=timeout, what="scale"
         )
-        return await run_blocking(flow.execute, intent, timeout_s=timeout, what="scale")
+        # The change, and only the change: its intent is on disk before it starts (or it does not start), it runs
+        # to its end even if the client cancels, and its outcome is recorded after.
+        details = {
+            "namespace": ns,
+            "deployment": deployment,
+            "from": intent.current,
+            "to": intent.requested,
+            "resource_version": intent.resource_version,
+        }
+        async with audited_effect("scale", details):
+            done: ScalePreview = await run_blocking(flow.execute, intent, timeout_s=timeout, what="scale")
+        return done
