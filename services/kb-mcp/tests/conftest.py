@@ -3,8 +3,9 @@
 The model's ONNX export is the machine's (`KB_MCP_ONNX_CACHE_DIR`, else `~/.cache/kb-mcp/onnx`): `make setup`
 makes it once per machine, and a session that finds none makes it there (file-locked, so parallel sessions
 wait for one export). Only the tests of the export itself (marked slow) export afresh, into caches of their
-own. The full corpus is ingested once per session into a temporary store that the read-only tests share;
-tests that write ingest a few runbooks into a store of their own.
+own. The same goes for embeddings: ingests go through the machine's embedding cache, so only text never
+embedded on this machine costs model time. The full corpus is ingested once per session into a temporary store
+that the read-only tests share; tests that write ingest a few runbooks into a store of their own.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from typing import Any
 import pytest
 from mcp.server.mcpserver import MCPServer
 
-from kb_mcp.config import KbSettings, default_onnx_cache_dir
+from kb_mcp.config import KbSettings, cache_home, default_onnx_cache_dir
 from kb_mcp.embed import Embedder
 from kb_mcp.ingest import ingest_runbooks
-from kb_mcp.knowledge import embedder_for
 from kb_mcp.models import IngestReport
 from kb_mcp.server import create_server
 
 RUNBOOKS = Path(__file__).resolve().parents[1] / "runbooks"
+REAL = Path(__file__).resolve().parent / "fixtures" / "real"
+MACHINE_EMBEDDING_CACHE = Path(os.environ.get("KB_MCP_EMBEDDING_CACHE_DIR") or cache_home() / "embeddings")
 SMALL_CORPUS = ("pod-crash", "oom-jvm-heap", "db-connections")
 
 
@@ -60,7 +62,7 @@ def corpus_cache_dir(cache_dirs: dict[str, Path]) -> Path:
 @pytest.fixture(scope="session")
 def embedder(onnx_cache: Path) -> Embedder:
     """The bundled all-MiniLM-L6-v2 through ONNX Runtime (the machine's export), loaded once, one thread."""
-    return embedder_for(KbSettings(embed_threads=1, onnx_cache_dir=onnx_cache, embed_backend="onnx")).load()
+    return Embedder.open(KbSettings(embed_threads=1, onnx_cache_dir=onnx_cache, embed_backend="onnx"))
 
 
 def _settings(chroma: Path, **overrides: Any) -> KbSettings:
@@ -75,6 +77,9 @@ def _settings(chroma: Path, **overrides: Any) -> KbSettings:
         "embed_backend": "onnx",
         "refresh_interval_s": 30.0,
         "audit_log": None,
+        # The machine's embedding cache, like its ONNX export: what one session embedded, the next one reuses.
+        # Tests of the cache itself pass a directory of their own.
+        "embedding_cache_dir": MACHINE_EMBEDDING_CACHE,
     }
     return KbSettings(**{**values, **overrides})
 
@@ -132,3 +137,9 @@ def runbook_ids() -> list[str]:
 @pytest.fixture(scope="session")
 def runbooks_dir() -> Path:
     return RUNBOOKS
+
+
+@pytest.fixture(scope="session")
+def real_collections() -> Path:
+    """Public runbook collections as published (see fixtures/real/SOURCE.md)."""
+    return REAL

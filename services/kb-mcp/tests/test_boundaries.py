@@ -19,6 +19,7 @@ from mcp import Client, StdioServerParameters
 from kb_mcp.__main__ import main
 from kb_mcp.ingest import ingest_runbooks
 from kb_mcp.store import RunbookStore
+from mcp_common.errors import StoreUnavailableError
 
 pytestmark = pytest.mark.slow  # the real model and Chroma
 
@@ -119,11 +120,10 @@ async def test_against_a_chroma_server(
 
 @pytest.mark.filterwarnings(CHROMA_POOL_LEAK)
 def test_an_unreachable_chroma_server_is_reported_naming_the_variable(make_settings, tmp_path, http_pools_released):
-    from kb_mcp.store import StoreError
-
     settings = make_settings(tmp_path, chroma_url=f"http://127.0.0.1:{_free_port()}")
     with pytest.raises(
-        StoreError, match=r"cannot reach the Chroma server at http://127\.0\.0\.1:\d+ \(KB_MCP_CHROMA_URL\)"
+        StoreUnavailableError,
+        match=r"cannot reach the Chroma server at http://127\.0\.0\.1:\d+ \(KB_MCP_CHROMA_URL\)",
     ):
         RunbookStore.open(settings)
 
@@ -163,9 +163,39 @@ def test_ingest_command(tmp_path, small_corpus, monkeypatch, capsys, root_loggin
     monkeypatch.delenv("KB_MCP_CHROMA_URL", raising=False)
     assert main(["ingest", str(small_corpus)]) == 0
     assert main(["ingest", str(small_corpus)]) == 0
-    summaries = [line for line in capsys.readouterr().err.splitlines() if "kb_mcp.ingest: ingest:" in line]
+    summaries = capsys.readouterr().out.splitlines()
     assert "3 runbooks, 15 sections" in summaries[0] and "15 added" in summaries[0]
     assert "0 added, 0 updated, 15 unchanged, 0 removed" in summaries[1]
+
+
+def test_ingest_command_skips_bad_files_and_fails_only_when_nothing_or_strict(
+    tmp_path, small_corpus, monkeypatch, capsys, root_logging
+) -> None:
+    monkeypatch.setenv("KB_MCP_CHROMA_PATH", str(tmp_path / "chroma"))
+    monkeypatch.delenv("KB_MCP_CHROMA_URL", raising=False)
+    (small_corpus / "team" / "notes").mkdir(parents=True)
+    (small_corpus / "team" / "notes" / "disk.md").write_text("# Disk full\n\nDelete old logs.\n")
+    (small_corpus / "broken.md").write_text("---\ntitle: [unclosed\n---\n## A\nb\n")
+    assert main(["ingest", "--strict", str(small_corpus)]) == 2
+    assert "1 file(s) in" in capsys.readouterr().err
+    assert RunbookStore.open(make_settings_for(tmp_path)).manifest() is None, "--strict wrote nothing"
+
+    assert main(["ingest", str(small_corpus)]) == 0
+    out = capsys.readouterr().out
+    assert "4 runbooks" in out and "1 files skipped" in out
+    assert "skipped broken.md: the front matter is not valid YAML" in out
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "broken.md").write_text("---\ntitle: [unclosed\n---\n")
+    assert main(["ingest", str(empty)]) == 2
+    assert "no runbooks" in capsys.readouterr().err
+
+
+def make_settings_for(tmp_path: Path):
+    from kb_mcp.config import KbSettings
+
+    return KbSettings(chroma_path=tmp_path / "chroma", chroma_url=None)
 
 
 def test_export_model_command_prints_the_export_and_is_idempotent(onnx_cache, embedder, capsys, root_logging):
@@ -184,7 +214,7 @@ def test_export_model_command_prints_the_export_and_is_idempotent(onnx_cache, em
     [
         ("KB_MCP_EMBED_BACKEND", "torch", "KB_MCP_EMBED_BACKEND: Input should be 'onnx' or 'sentence-transformers'"),
         ("KB_MCP_INGEST_THREADS", "0", "KB_MCP_INGEST_THREADS: Input should be greater than or equal to 1"),
-        ("KB_MCP_CHROMA_URL", "ftp://chroma:8000", "KB_MCP_CHROMA_URL: Value error, expected http://host:port"),
+        ("KB_MCP_CHROMA_URL", "ftp://chroma:8000", "KB_MCP_CHROMA_URL: URL scheme should be 'http' or 'https'"),
         ("KB_MCP_MODEL_PATH", "/nonexistent/model", "KB_MCP_MODEL_PATH: Value error, /nonexistent/model is not"),
         ("KB_MCP_COLLECTION", "x", "KB_MCP_COLLECTION: String should match pattern"),
         ("KB_MCP_SEARCH_TIMEOUT_S", "soon", "KB_MCP_SEARCH_TIMEOUT_S: Input should be a valid number"),
@@ -199,7 +229,7 @@ def test_invalid_configuration_fails_at_start_naming_the_variable(monkeypatch, c
 def test_ingest_of_a_missing_directory_fails_clearly(tmp_path, monkeypatch, capsys, root_logging) -> None:
     monkeypatch.setenv("KB_MCP_CHROMA_PATH", str(tmp_path / "chroma"))
     assert main(["ingest", str(tmp_path / "nowhere")]) == 2
-    assert f"runbooks directory {tmp_path / 'nowhere'} does not exist" in capsys.readouterr().err
+    assert f"runbooks folder {tmp_path / 'nowhere'} does not exist" in capsys.readouterr().err
 
 
 KEY = "lab-key-0123456789abcdef"

@@ -1,5 +1,6 @@
-"""The local copy of the corpus: a new server serves resources from it before Chroma is read, replaces it when
-Chroma holds another version, and ignores a copy it cannot use. Chroma is held back by a gate, not a sleep."""
+"""The local copy of the corpus: a new server answers resources and searches from it before Chroma is read,
+replaces it when Chroma holds another version, and ignores a copy it cannot use. Chroma is held back by a gate,
+not a sleep; time by an injected clock."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import anyio
 import anyio.lowlevel
+import numpy as np
 import pytest
 from mcp import Client
 
@@ -48,24 +50,37 @@ def _edit(corpus: Path) -> str:
     return line
 
 
-async def test_resources_come_from_the_copy_while_chroma_is_not_read_and_searches_wait(
+async def test_resources_and_searches_come_from_the_copy_while_chroma_is_not_read(
     tmp_path, make_settings: Callable[..., KbSettings], small_corpus: Path, embedder
 ) -> None:
-    settings = make_settings(tmp_path / "chroma", model_wait_s=10)  # without the copy, resources would time out
+    settings = make_settings(tmp_path / "chroma", model_wait_s=10)  # without the copy, calls would time out
     ingest_runbooks(settings, small_corpus, embedder=embedder)
     assert corpus_cache.cache_file(settings).is_file(), "ingest writes the copy"
     gate = Gate()
     async with Client(create_server(settings, embedder=embedder, open_store=gate)) as client:
         listed = (await client.list_resources()).resources
         text = (await client.read_resource("runbook://pod-crash/mitigation")).contents[0].text
+        result = await client.call_tool("search_runbooks", {"query": "pods keep restarting OOMKilled"})
         assert gate.waiting.is_set() and not gate.opened.is_set(), "Chroma was not read yet"
-        assert sorted(str(r.uri) for r in listed) == [
-            "runbook://db-connections",
-            "runbook://oom-jvm-heap",
-            "runbook://pod-crash",
-        ]
-        assert "kubectl" in text
+        gate.opened.set()
+    assert sorted(str(r.uri) for r in listed) == [
+        "runbook://db-connections",
+        "runbook://oom-jvm-heap",
+        "runbook://pod-crash",
+    ]
+    assert "kubectl" in text
+    assert not result.is_error, result.content[0].text
+    assert result.structured_content["hits"][0]["runbook_id"] in {"pod-crash", "oom-jvm-heap"}
 
+
+async def test_without_a_copy_calls_wait_for_chroma(
+    tmp_path, make_settings: Callable[..., KbSettings], small_corpus: Path, embedder
+) -> None:
+    settings = make_settings(tmp_path / "chroma", model_wait_s=10)
+    ingest_runbooks(settings, small_corpus, embedder=embedder)
+    corpus_cache.cache_file(settings).unlink()
+    gate = Gate()
+    async with Client(create_server(settings, embedder=embedder, open_store=gate)) as client:
         found: dict[str, object] = {}
 
         async def search() -> None:
@@ -92,10 +107,13 @@ async def test_a_copy_older_than_chroma_is_replaced_once_chroma_is_read(
     corpus_cache.cache_file(settings).write_bytes(old_copy)  # as if the copy had missed the second ingest
 
     gate = Gate()
-    async with Client(create_server(settings, embedder=embedder, open_store=gate)) as client:
+    clock = Clock()
+    async with Client(create_server(settings, embedder=embedder, open_store=gate, clock=clock)) as client:
         before = (await client.read_resource("runbook://db-connections/mitigation")).contents[0].text
-        gate.opened.set()
         searched = await client.call_tool("search_runbooks", {"query": "raise the pool limit headroom"})
+        assert not gate.opened.is_set(), "the search was answered from the copy, without waiting for Chroma"
+        gate.opened.set()
+        clock.now += settings.refresh_interval_s  # the next call is due to check Chroma (and waits for it)
         after = (await client.read_resource("runbook://db-connections/mitigation")).contents[0].text
     assert line not in before
     assert not searched.is_error
@@ -105,6 +123,16 @@ async def test_a_copy_older_than_chroma_is_replaced_once_chroma_is_read(
         assert corpus_cache.is_current(settings, stored.manifest()), "the server rewrote the copy"
     finally:
         stored.close()
+
+
+class Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 async def test_an_unusable_copy_is_ignored(
@@ -130,7 +158,9 @@ def test_ingest_writes_what_a_server_reads_and_an_unchanged_ingest_leaves_it(
     written = path.stat().st_mtime_ns
     stored = RunbookStore.open(settings)
     try:
-        assert corpus_cache.load(settings) == stored.read_corpus()
+        copy, read = corpus_cache.load(settings), stored.read_corpus()
+        assert copy is not None and (copy.runbooks, copy.manifest) == (read.runbooks, read.manifest)
+        assert np.array_equal(copy.vectors, read.vectors) and copy.vectors.shape == (15, 384)
     finally:
         stored.close()
     ingest_runbooks(settings, small_corpus, embedder=embedder)

@@ -37,7 +37,7 @@ QUERIES = ["pods keep restarting out of memory", "certificate expired x509", "re
 @pytest.fixture(scope="module")
 def reference() -> Embedder:
     """The same model through sentence-transformers and torch: what the export is held to."""
-    return Embedder(MODEL, BUNDLED_MODEL_NAME, backend="sentence-transformers").load()
+    return Embedder.load(MODEL, BUNDLED_MODEL_NAME, backend="sentence-transformers")
 
 
 def test_the_onnx_export_gives_the_vectors_sentence_transformers_gives(embedder, reference) -> None:
@@ -49,7 +49,7 @@ def test_the_onnx_export_gives_the_vectors_sentence_transformers_gives(embedder,
     # a text's vector does not depend on the batch it was padded in
     alone = np.array([embedder.encode([text])[0] for text in TEXTS])
     assert np.abs(alone - onnx).max() < 1e-5
-    assert embedder.encode([]) == []
+    assert embedder.encode([]).shape == (0, 384)
 
 
 def test_a_fresh_export_records_what_it_was_made_from(tmp_path: Path) -> None:

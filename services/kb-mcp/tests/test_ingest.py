@@ -72,17 +72,40 @@ def test_an_edit_updates_one_section_and_a_deleted_runbook_is_removed(
     assert "Do not delete pods in a loop" in mitigation[1]
 
 
-def test_a_malformed_runbook_writes_nothing_and_names_the_file(
+def test_bad_files_are_skipped_and_reported_and_strict_writes_nothing(
     tmp_path, make_settings, small_corpus: Path, embedder
 ) -> None:
-    (small_corpus / "broken.md").write_text("# No front matter\n\n## Symptoms\nSomething.\n")
-    (small_corpus / "dup.md").write_text((small_corpus / "pod-crash.md").read_text())
+    (small_corpus / "broken.md").write_text("---\ntitle: [unclosed\n---\n## Symptoms\nSomething.\n")
+    (small_corpus / "zz-copy.md").write_text((small_corpus / "pod-crash.md").read_text())
     settings = make_settings(tmp_path / "chroma")
     with pytest.raises(CorpusError) as error:
-        ingest_runbooks(settings, small_corpus, embedder=embedder)
-    assert "broken.md: no YAML front matter" in str(error.value)
-    assert "id 'pod-crash' is used by 2 files" in str(error.value)
+        ingest_runbooks(settings, small_corpus, embedder=embedder, strict=True)
+    assert "broken.md: the front matter is not valid YAML" in str(error.value)
+    assert "zz-copy.md: id 'pod-crash' is already used by pod-crash.md" in str(error.value)
     assert RunbookStore.open(settings).manifest() is None, "nothing was written"
+
+    report = ingest_runbooks(settings, small_corpus, embedder=embedder)
+    assert report.runbooks == 3 and report.added == report.sections
+    assert [s.split(":")[0] for s in report.skipped] == ["broken.md", "zz-copy.md"]
+
+
+def test_the_embedding_cache_spares_the_model_what_it_embedded_before(
+    tmp_path, make_settings, small_corpus: Path, embedder
+) -> None:
+    """A second store on the same machine (the lab after `down --volumes`) embeds nothing; an edit embeds one."""
+    cache = tmp_path / "embeddings"
+    first = ingest_runbooks(make_settings(tmp_path / "a", embedding_cache_dir=cache), small_corpus, embedder=embedder)
+    second_settings = make_settings(tmp_path / "b", embedding_cache_dir=cache)
+    second = ingest_runbooks(second_settings, small_corpus, embedder=embedder)
+    assert first.embedded == first.sections + first.runbooks_written
+    assert second.embedded == 0 and second.added == second.sections, "written from the cache, not embedded"
+    assert snapshot(second_settings)["runbooks"]["rows"] == snapshot(make_settings(tmp_path / "a"))["runbooks"]["rows"]
+    pod = small_corpus / "pod-crash.md"
+    pod.write_text(pod.read_text().replace("Never delete pods in a loop", "Do not delete pods in a loop"))
+    edited = ingest_runbooks(second_settings, small_corpus, embedder=embedder)
+    assert edited.embedded == 1 + 0, "the edited section; the runbook's own text (title, tags) did not change"
+    no_cache = ingest_runbooks(make_settings(tmp_path / "c", embedding_cache_dir=None), small_corpus, embedder=embedder)
+    assert no_cache.embedded == no_cache.sections + no_cache.runbooks_written
 
 
 def test_a_model_change_rebuilds_the_collection(tmp_path, make_settings, small_corpus: Path, embedder) -> None:
@@ -92,3 +115,13 @@ def test_a_model_change_rebuilds_the_collection(tmp_path, make_settings, small_c
     report = ingest_runbooks(new, small_corpus, embedder=embedder)
     assert report.rebuilt and report.added == report.sections and report.unchanged == 0
     assert snapshot(new)["runbooks"]["metadata"]["embedding_model"] == "all-MiniLM-L6-v2"
+
+
+def test_an_unusable_embedding_cache_only_costs_time(tmp_path, make_settings, small_corpus: Path, embedder) -> None:
+    """A read-only or impossible cache directory (an image's read-only root) never fails an ingest."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    report = ingest_runbooks(
+        make_settings(tmp_path / "chroma", embedding_cache_dir=blocker / "embeddings"), small_corpus, embedder=embedder
+    )
+    assert report.added == report.sections and report.embedded == report.sections + report.runbooks_written

@@ -73,6 +73,11 @@ class Background(Generic[T]):
         """The open value, or None (for health checks, which must not wait)."""
         return self._value
 
+    @property
+    def problem(self) -> str | None:
+        """Why the last opening failed, or None (not failed, or open): for health checks, which must not wait."""
+        return None if self._value is not None else self._problem
+
     async def get(self) -> T:
         """The open value; waits for the first opening (up to the deadline) and retries a failed one."""
         value = self._value

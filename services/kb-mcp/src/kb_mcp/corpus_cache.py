@@ -1,12 +1,12 @@
-"""A local copy of the corpus as stored in Chroma, so that a new server serves resources at once.
+"""A local copy of the corpus as stored in Chroma, so that a new server answers at once.
 
 Importing chromadb and reading the collections takes about a second after the MCP SDK's own import; a stdio
-server that Claude Desktop (or `docker exec`) starts for every session would answer `resources/list` only
-after both. The copy holds exactly what `RunbookStore.read_corpus()` returned, with the collection's manifest.
-`kb-mcp ingest` writes it after writing Chroma, and a server writes it whenever it reads a corpus version the
-copy does not have. A server that starts from the copy still reads the manifest from Chroma in the background
-and replaces its index if the corpus version differs, so the copy is never trusted beyond that first second;
-searches always wait for Chroma.
+server that Claude Desktop (or `docker exec`) starts for every session would answer its first search or
+`resources/list` only after both. The copy holds exactly what `RunbookStore.read_corpus()` returned (section
+vectors included) with the collection's manifest. `kb-mcp ingest` writes it after writing Chroma, and a server
+writes it whenever it reads a corpus version the copy does not have. A server that starts from the copy still
+reads the manifest from Chroma in the background and replaces its index if the corpus version differs, so the
+copy is trusted only until Chroma has been read (a second or two after start).
 
 The copy is a cache: a missing, unreadable or foreign file is ignored, and failing to write one is logged and
 otherwise harmless.
@@ -14,26 +14,28 @@ otherwise harmless.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
+import numpy as np
+
+from kb_mcp.codec import runbook_from_json, runbook_to_json
 from kb_mcp.config import KbSettings
-from kb_mcp.corpus import Runbook, Section
 from kb_mcp.store import Manifest, StoredCorpus, same_corpus
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 
 
 def location_key(settings: KbSettings) -> str:
     """Which store and collection a copy belongs to: the server URL or the absolute directory, and the name."""
-    where = settings.chroma_url or str(settings.chroma_path.resolve())
+    where = settings.chroma_location() if settings.chroma_url else str(settings.chroma_path.resolve())
     return f"{where}|{settings.collection}"
 
 
@@ -53,13 +55,14 @@ def load(settings: KbSettings) -> StoredCorpus | None:
         manifest = Manifest.from_metadata(data["manifest"])
         if manifest is None:
             return None
-        runbooks = tuple(_runbook(item) for item in data["runbooks"])
+        runbooks = tuple(runbook_from_json(item) for item in data["runbooks"])
+        vectors = _vectors(data["vectors"], sum(len(r.sections) for r in runbooks))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         logger.warning("ignoring the corpus copy %s: %s", path, exc)
         return None
-    return StoredCorpus(runbooks, manifest)
+    return StoredCorpus(runbooks, manifest, vectors)
 
 
 def is_current(settings: KbSettings, manifest: Manifest | None) -> bool:
@@ -79,7 +82,8 @@ def save(settings: KbSettings, corpus: StoredCorpus) -> None:
             "format": FORMAT,
             "location": location_key(settings),
             "manifest": corpus.manifest.as_metadata(),
-            "runbooks": [_runbook_data(runbook) for runbook in corpus.runbooks],
+            "runbooks": [runbook_to_json(runbook) for runbook in corpus.runbooks],
+            "vectors": _vectors_data(corpus.vectors),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -95,31 +99,20 @@ def save(settings: KbSettings, corpus: StoredCorpus) -> None:
         logger.warning("cannot write the corpus copy %s (KB_MCP_CORPUS_CACHE_DIR): %s", path, exc)
 
 
-def _runbook_data(runbook: Runbook) -> dict[str, Any]:
-    return {
-        "id": runbook.id,
-        "title": runbook.title,
-        "team": runbook.team,
-        "services": list(runbook.services),
-        "tags": list(runbook.tags),
-        "last_reviewed": runbook.last_reviewed,
-        "markdown": runbook.markdown,
-        "sections": [[s.heading, s.slug, s.text, s.ordinal] for s in runbook.sections],
-    }
+def _vectors_data(vectors: np.ndarray | None) -> dict[str, object] | None:
+    if vectors is None:
+        return None
+    array = np.ascontiguousarray(vectors, dtype="<f4")
+    return {"shape": list(array.shape), "float32_le": base64.b64encode(array.tobytes()).decode("ascii")}
 
 
-def _runbook(data: dict[str, Any]) -> Runbook:
-    runbook_id = str(data["id"])
-    return Runbook(
-        id=runbook_id,
-        title=str(data["title"]),
-        team=str(data["team"]),
-        services=tuple(str(s) for s in data["services"]),
-        tags=tuple(str(t) for t in data["tags"]),
-        last_reviewed=str(data["last_reviewed"]),
-        markdown=str(data["markdown"]),
-        sections=tuple(
-            Section(runbook_id, str(heading), str(slug), str(text), int(ordinal))
-            for heading, slug, text, ordinal in data["sections"]
-        ),
-    )
+def _vectors(data: dict[str, object] | None, rows: int) -> np.ndarray | None:
+    if data is None:
+        if rows:
+            raise ValueError("the copy has sections but no vectors")
+        return None
+    shape = [int(n) for n in data["shape"]]  # type: ignore[attr-defined]
+    array = np.frombuffer(base64.b64decode(str(data["float32_le"])), dtype="<f4").reshape(shape)
+    if array.shape[0] != rows:
+        raise ValueError(f"the copy has {array.shape[0]} vectors for {rows} sections")
+    return array.astype(np.float32)

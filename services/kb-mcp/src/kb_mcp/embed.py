@@ -6,8 +6,9 @@
 - `sentence-transformers`: the model through `SentenceTransformer.encode` (torch; the `export` extra), for
   models that cannot be exported and as the reference the export is held to.
 
-Nothing here imports either runtime until `load()` runs: the server calls `start()` from its lifespan, which
-loads in a background thread while the protocol is already being served, and a search awaits `ready()`.
+`Embedder.open` loads in the calling thread and returns a ready model: the server's lifespan runs it in the
+background (`mcp_common.background`), `kb-mcp ingest` and the eval call it directly. Nothing here imports a
+runtime at module import time.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-import anyio.to_thread
+import numpy as np
 
-from kb_mcp.config import EmbedBackend, default_onnx_cache_dir
-from kb_mcp.onnx_model import ExportError
+from kb_mcp.config import EmbedBackend, KbSettings, default_onnx_cache_dir
+from mcp_common.errors import StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,6 @@ _OFFLINE_ENV = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # stderr is for log lines, not progress bars
     "TOKENIZERS_PARALLELISM": "false",
 }
-
-
-class ModelNotReadyError(RuntimeError):
-    """The model failed to load, or did not finish loading in time; the message says which and why."""
 
 
 class EmbeddingBackend(Protocol):
@@ -57,18 +54,17 @@ class SentenceTransformerBackend:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
         except ImportError as exc:
-            raise ModelNotReadyError(
+            raise StoreUnavailableError(
                 f"KB_MCP_EMBED_BACKEND=sentence-transformers needs torch and sentence-transformers, and {exc.name} "
                 "cannot be imported: install `sre-lab-kb-mcp[export]`, or use the default onnx backend"
             ) from None
 
         torch.set_num_threads(threads)
-
         transformers_logging.disable_progress_bar()
         self.model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
         dimension = self.model.get_embedding_dimension()
         if dimension is None:
-            raise ModelNotReadyError(f"the model at {model_path} does not declare its embedding dimension")
+            raise StoreUnavailableError(f"the model at {model_path} does not declare its embedding dimension")
         self.dimension = int(dimension)
         self._lock = threading.Lock()  # a fast tokenizer must not be used by two threads at once
 
@@ -80,137 +76,111 @@ class SentenceTransformerBackend:
 
 
 class Embedder:
-    """The embedding model for one process: loaded once (in the background or now), then thread-safe `encode`.
+    """A loaded embedding model: thread-safe `encode`, its dimension, and what identifies its vectors.
 
-    `threads` caps the runtime's intra-op threads (one short query is fast and steady on one thread; a batch
-    ingest gains from every core). `onnx_cache_dir` holds ONNX exports (default `~/.cache/kb-mcp/onnx`).
+    `fingerprint` is the SHA-256 of the model's files (recorded in its ONNX export): two embedders with the same
+    name and fingerprint make the same vectors, which is what the embedding cache is keyed by.
     """
 
     def __init__(
-        self,
+        self, backend: EmbeddingBackend, *, name: str, fingerprint: str, backend_name: EmbedBackend, threads: int
+    ) -> None:
+        self.backend = backend
+        self.name = name
+        self.fingerprint = fingerprint
+        self.backend_name: EmbedBackend = backend_name
+        self.threads = threads
+        self.dimension = backend.dimension
+
+    @classmethod
+    def open(cls, settings: KbSettings, *, ingest: bool = False) -> Embedder:
+        """The model the settings describe: query-sized threads, or every CPU for a batch `ingest`."""
+        return cls.load(
+            settings.resolved_model_path(),
+            settings.model_identity(),
+            threads=settings.threads_for_ingest() if ingest else settings.embed_threads,
+            backend=settings.embed_backend,
+            onnx_cache_dir=settings.onnx_cache_dir,
+        )
+
+    @classmethod
+    def load(
+        cls,
         model_path: Path | None,
         name: str,
         *,
         threads: int = 1,
         backend: EmbedBackend = "onnx",
         onnx_cache_dir: Path | None = None,
-    ) -> None:
+    ) -> Embedder:
+        """Load the model now; raise `StoreUnavailableError` saying why it cannot be loaded."""
         _enforce_offline()  # before anything in this process can import huggingface_hub
-        self.model_path = model_path
-        self.name = name
-        self.threads = threads
-        self.backend_name: EmbedBackend = backend
-        self.onnx_cache_dir = onnx_cache_dir or default_onnx_cache_dir()
-        self.load_seconds: float | None = None
-        self._backend: EmbeddingBackend | None = None
-        self._error: str | None = None
-        self._ready = threading.Event()
-        self._start_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def is_ready(self) -> bool:
-        return self._ready.is_set() and self._backend is not None
-
-    @property
-    def error(self) -> str | None:
-        """Why loading failed, once it has."""
-        return self._error
-
-    @property
-    def dimension(self) -> int:
-        return self._loaded().dimension
-
-    def start(self) -> None:
-        """Load in a background thread (once); returns at once."""
-        with self._start_lock:
-            if self._thread is None and not self._ready.is_set():
-                self._thread = threading.Thread(target=self._load_quietly, name="kb-mcp-model", daemon=True)
-                self._thread.start()
-
-    def load(self) -> Embedder:
-        """Load now in this thread (once); raise `ModelNotReadyError` if the model cannot be loaded."""
-        self.start()
-        self._ready.wait()
-        self._loaded()
-        return self
-
-    async def ready(self, timeout_s: float) -> Embedder:
-        """Wait (off the event loop) until the model is loaded; raise `ModelNotReadyError` on failure or timeout."""
-        self.start()
-        if not self._ready.is_set():
-            finished = await anyio.to_thread.run_sync(self._ready.wait, timeout_s, abandon_on_cancel=True)
-            if not finished:
-                raise ModelNotReadyError(
-                    f"the embedding model is still loading after {timeout_s:g} s; retry in a few seconds"
-                )
-        self._loaded()
-        return self
-
-    def encode(self, texts: Sequence[str], *, batch_size: int = 8) -> list[list[float]]:
-        """Normalised embeddings, one per text (texts longer than the model's window are truncated)."""
-        if not texts:
-            return []
-        import numpy as np
-
-        vectors = self._loaded().encode(texts, batch_size=batch_size)
-        return np.asarray(vectors, dtype=np.float32).tolist()
-
-    def close(self) -> None:
-        """Drop the model (the loader thread, if still running, finishes and is discarded)."""
-        self._backend = None
-
-    def _loaded(self) -> EmbeddingBackend:
-        if self._error is not None:
-            raise ModelNotReadyError(self._error)
-        if self._backend is None:
-            raise ModelNotReadyError("the embedding model is not loaded")
-        return self._backend
-
-    def _load_quietly(self) -> None:
         started = time.perf_counter()
         try:
-            self._backend = self._open_backend()
-            self.load_seconds = time.perf_counter() - started
-            logger.info(
-                "embedding model %s (%s backend, %d thread%s) loaded in %.2f s",
-                self.name,
-                self.backend_name,
-                self.threads,
-                "" if self.threads == 1 else "s",
-                self.load_seconds,
-            )
-        except (ExportError, ModelNotReadyError) as exc:
-            logger.error("%s", exc)
-            self._error = str(exc)
-        except Exception as exc:
-            logger.exception("cannot load the embedding model from %s", self.model_path)
-            self._error = f"cannot load the embedding model {self.name} from {self.model_path}: {type(exc).__name__}"
-        finally:
-            self._ready.set()
+            if backend == "sentence-transformers":
+                loaded, fingerprint = _sentence_transformers(model_path, name, threads)
+            else:
+                loaded, fingerprint = _onnx(model_path, name, threads, onnx_cache_dir or default_onnx_cache_dir())
+        except (OSError, ValueError, RuntimeError) as exc:  # a model directory the libraries cannot load
+            if isinstance(exc, StoreUnavailableError):
+                raise
+            reason = " ".join(str(exc).split())[:200]
+            raise StoreUnavailableError(
+                f"cannot load the embedding model {name} from {model_path or 'its ONNX export'}: "
+                f"{type(exc).__name__}: {reason}"
+            ) from exc
+        logger.info(
+            "embedding model %s (%s backend, %d thread%s) loaded in %.2f s",
+            name,
+            backend,
+            threads,
+            "" if threads == 1 else "s",
+            time.perf_counter() - started,
+        )
+        return cls(loaded, name=name, fingerprint=fingerprint, backend_name=backend, threads=threads)
 
-    def _open_backend(self) -> EmbeddingBackend:
-        if self.backend_name == "sentence-transformers":
-            if self.model_path is None:
-                raise ModelNotReadyError(
-                    f"KB_MCP_EMBED_BACKEND=sentence-transformers needs the model {self.name} itself: install "
-                    "`sre-lab-kb-mcp[export]` (it brings the bundled model) or set KB_MCP_MODEL_PATH"
-                )
-            return SentenceTransformerBackend(self.model_path, threads=self.threads)
-        # Start-up cost: onnxruntime's import (0.2 s) belongs to the loader, not to the server's import.
-        from kb_mcp.onnx_export import ensure_export
-        from kb_mcp.onnx_model import OnnxBackend, find_export
+    def encode(self, texts: Sequence[str], *, batch_size: int = 8) -> np.ndarray:
+        """Normalised float32 embeddings, one row per text (texts longer than the model's window are truncated)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(self.backend.encode(texts, batch_size=batch_size), dtype=np.float32)
 
-        directory = find_export(self.onnx_cache_dir, self.name, self.model_path)
+    def close(self) -> None:
+        """Nothing to release beyond memory (the session goes with the object); here for the lifespan's symmetry."""
+
+
+def _onnx(model_path: Path | None, name: str, threads: int, cache_dir: Path) -> tuple[EmbeddingBackend, str]:
+    # Start-up cost: onnxruntime's import belongs to the loader, not to the server's import.
+    from kb_mcp.onnx_model import ExportError, ExportInfo, OnnxBackend, find_export
+
+    try:
+        directory = find_export(cache_dir, name, model_path)
         if directory is None:
-            if self.model_path is None:
+            if model_path is None:
                 raise ExportError(
-                    f"no ONNX export of {self.name} in {self.onnx_cache_dir} (KB_MCP_ONNX_CACHE_DIR), and the model "
-                    "is not installed here to make one: run `kb-mcp export-model` where `sre-lab-kb-mcp[export]` is "
+                    f"no ONNX export of {name} in {cache_dir} (KB_MCP_ONNX_CACHE_DIR), and the model is not "
+                    "installed here to make one: run `kb-mcp export-model` where `sre-lab-kb-mcp[export]` is "
                     "installed and point KB_MCP_ONNX_CACHE_DIR at its cache"
                 )
-            directory = ensure_export(self.onnx_cache_dir, self.model_path, self.name)
-        return OnnxBackend.open(directory, threads=self.threads)
+            # Only where the `export` extra's model is installed and no export was made yet.
+            from kb_mcp.onnx_export import ensure_export
+
+            directory = ensure_export(cache_dir, model_path, name)
+        info = ExportInfo.read(directory)
+        return OnnxBackend(directory, info, threads=threads), info.fingerprint
+    except ExportError as exc:
+        raise StoreUnavailableError(str(exc)) from None
+
+
+def _sentence_transformers(model_path: Path | None, name: str, threads: int) -> tuple[EmbeddingBackend, str]:
+    from kb_mcp.onnx_model import fingerprint  # the model's identity, as its export records it
+
+    if model_path is None:
+        raise StoreUnavailableError(
+            f"KB_MCP_EMBED_BACKEND=sentence-transformers needs the model {name} itself: install "
+            "`sre-lab-kb-mcp[export]` (it brings the bundled model) or set KB_MCP_MODEL_PATH"
+        )
+    return SentenceTransformerBackend(model_path, threads=threads), fingerprint(model_path)
 
 
 def _enforce_offline() -> None:

@@ -1,7 +1,12 @@
-"""Runbook files → Chroma. Idempotent by content hash: unchanged sections are neither re-embedded nor rewritten,
-sections and runbooks whose files are gone are deleted, and a run that changes nothing writes nothing.
+"""Runbook folders → Chroma, incrementally.
 
-The lab seeds with `ingest_runbooks(settings)`; the command line is `kb-mcp ingest [DIR]`.
+Incremental twice over: a section or runbook whose content hash is what the store holds is neither embedded nor
+written (a run that changes nothing writes nothing and loads no model); and what must be written is embedded
+through the machine's embedding cache (`embedding_cache`), so text embedded once before (another store, a
+previous lab) is not embedded again. Sections and runbooks whose files are gone are deleted. Files that cannot
+be read are skipped and listed in the report; the rest are ingested.
+
+The lab seeds with `ingest_runbooks(settings)`; the command line is `kb-mcp ingest [DIR ...] [--strict]`.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from kb_mcp import corpus_cache
+from kb_mcp.codec import runbook_metadata, section_metadata
 from kb_mcp.config import KbSettings
-from kb_mcp.corpus import Runbook, content_hash, embedding_text, load_runbooks
+from kb_mcp.corpus import Loaded, Runbook, content_hash, load_folders
 from kb_mcp.embed import Embedder
-from kb_mcp.knowledge import embedder_for
+from kb_mcp.embedding_cache import embedding_cache
 from kb_mcp.models import IngestReport
+from kb_mcp.retrieval import embedding_text
 from kb_mcp.store import SCHEMA_VERSION, Manifest, RunbookStore, describe_location
 
 logger = logging.getLogger(__name__)
@@ -35,64 +44,86 @@ class _Record:
     hash: str
 
 
+class _Model:
+    """The embedder, loaded on first use only (an ingest that changes nothing never loads it)."""
+
+    def __init__(self, settings: KbSettings, embedder: Embedder | None) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.embedded = 0
+
+    def get(self) -> Embedder:
+        if self.embedder is None:
+            self.embedder = Embedder.open(self.settings, ingest=True)
+        return self.embedder
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        embedder = self.get()
+        with embedding_cache(self.settings.embedding_cache_dir, embedder) as cache:
+            if cache is None:
+                self.embedded += len(texts)
+                return embedder.encode(texts)
+            vectors, computed = cache.embed(embedder, texts)
+        self.embedded += computed
+        return vectors
+
+
 def ingest_runbooks(
     target: KbSettings | RunbookStore,
-    runbooks_dir: Path | None = None,
+    folders: Path | Sequence[Path] | None = None,
     *,
     embedder: Embedder | None = None,
+    strict: bool = False,
 ) -> IngestReport:
-    """Ingest every runbook in `runbooks_dir` (default: the settings' `runbooks_dir`) into the store.
+    """Ingest every runbook under `folders` (default: the settings' `runbooks_dir`) into the store.
 
-    `target` is the settings (the store is opened and closed here) or an open `RunbookStore`. The model is
-    loaded only when something needs embedding. Raises `corpus.CorpusError` for malformed runbooks (nothing
-    is written then) and `store.StoreError` when Chroma cannot be used.
+    `target` is the settings (the store is opened and closed here) or an open `RunbookStore`. Raises
+    `corpus.CorpusError` when nothing can be read (or, `strict`, when any file cannot: nothing is written
+    then) and `StoreUnavailableError` when Chroma cannot be used.
     """
     started = time.perf_counter()
     settings = target if isinstance(target, KbSettings) else target.settings
-    directory = runbooks_dir or settings.runbooks_dir
-    runbooks = load_runbooks(directory)
+    if folders is None:
+        folders = [settings.runbooks_dir]
+    elif isinstance(folders, Path):
+        folders = [folders]
+    loaded = load_folders(list(folders), strict=strict)
+    for skipped in loaded.skipped:
+        logger.warning("skipped %s", skipped)
     store = RunbookStore.open(settings) if isinstance(target, KbSettings) else target
-    embedder = embedder or embedder_for(settings, ingest=True)
     try:
-        return _ingest(store, settings, directory, runbooks, embedder, started)
+        return _ingest(store, settings, loaded, _Model(settings, embedder), started)
     finally:
         if isinstance(target, KbSettings):
             store.close()
 
 
-def _ingest(
-    store: RunbookStore,
-    settings: KbSettings,
-    directory: Path,
-    runbooks: Sequence[Runbook],
-    embedder: Embedder,
-    started: float,
-) -> IngestReport:
-    model = settings.model_identity()
+def _ingest(store: RunbookStore, settings: KbSettings, loaded: Loaded, model: _Model, started: float) -> IngestReport:
+    name = settings.model_identity()
     existing = store.manifest()
-    if existing is not None and existing.model == model and existing.schema_version == SCHEMA_VERSION:
+    if existing is not None and existing.model == name and existing.schema_version == SCHEMA_VERSION:
         dimension = existing.dimension  # confirmed below if anything needs embedding
     else:
-        dimension = embedder.load().dimension
-    rebuilt = store.ensure_collections(Manifest(model=model, dimension=dimension))
+        dimension = model.get().dimension
+    rebuilt = store.ensure_collections(Manifest(model=name, dimension=dimension))
 
-    sections = _section_records(runbooks, model)
-    documents = _document_records(runbooks, model)
+    sections = _section_records(loaded.runbooks, name)
+    documents = _document_records(loaded.runbooks, name)
     stored_sections = store.stored_hashes("sections")
     stored_documents = store.stored_hashes("documents")
     stale_sections = [r for r in sections if stored_sections.get(r.id) != r.hash]
     stale_documents = [r for r in documents if stored_documents.get(r.id) != r.hash]
 
     embed_started = time.perf_counter()
-    if (stale_sections or stale_documents) and embedder.load().dimension != dimension:
+    if (stale_sections or stale_documents) and model.get().dimension != dimension:
         # Same model name, different vectors: the stored ones cannot be mixed with these.
         store.drop()
-        dimension = embedder.dimension
-        rebuilt = store.ensure_collections(Manifest(model=model, dimension=dimension))
+        dimension = model.get().dimension
+        rebuilt = store.ensure_collections(Manifest(model=name, dimension=dimension))
         stored_sections, stored_documents = {}, {}
         stale_sections, stale_documents = list(sections), list(documents)
-    _write(store, "sections", stale_sections, embedder)
-    _write(store, "documents", stale_documents, embedder)
+    _write(store, "sections", stale_sections, model)
+    _write(store, "documents", stale_documents, model)
     embed_seconds = time.perf_counter() - embed_started
 
     removed_sections = sorted(set(stored_sections) - {r.id for r in sections})
@@ -104,17 +135,17 @@ def _ingest(
     current = store.manifest()
     if current is None or current.corpus_version != corpus_version or current.dimension != dimension:
         ingested_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        store.write_manifest(Manifest(model, dimension, corpus_version, SCHEMA_VERSION, ingested_at))
+        store.write_manifest(Manifest(name, dimension, corpus_version, SCHEMA_VERSION, ingested_at))
     if not corpus_cache.is_current(settings, store.manifest()):
         corpus_cache.save(settings, store.read_corpus())  # what a server reads, so the next one starts from it
 
     added = sum(1 for r in stale_sections if r.id not in stored_sections)
     report = IngestReport(
-        directory=str(directory),
+        directory=", ".join(loaded.folders),
         location=describe_location(settings),
         collection=settings.collection,
-        model=model,
-        runbooks=len(runbooks),
+        model=name,
+        runbooks=len(loaded.runbooks),
         sections=len(sections),
         added=added,
         updated=len(stale_sections) - added,
@@ -123,6 +154,9 @@ def _ingest(
         runbooks_written=len(stale_documents),
         runbooks_removed=len(removed_documents),
         rebuilt=rebuilt,
+        embedded=model.embedded,
+        skipped=[str(s) for s in loaded.skipped],
+        ignored=[str(s) for s in loaded.ignored],
         seconds=round(time.perf_counter() - started, 3),
         embed_seconds=round(embed_seconds, 3),
     )
@@ -130,16 +164,16 @@ def _ingest(
     return report
 
 
-def _write(store: RunbookStore, which: str, records: Sequence[_Record], embedder: Embedder) -> None:
+def _write(store: RunbookStore, which: str, records: Sequence[_Record], model: _Model) -> None:
     if not records:
         return
-    vectors = embedder.encode([r.embed_text for r in records])
+    vectors = model.vectors([r.embed_text for r in records])
     store.upsert(
         which,
         ids=[r.id for r in records],
         documents=[r.document for r in records],
         metadatas=[{**r.metadata, "hash": r.hash} for r in records],
-        embeddings=vectors,
+        embeddings=vectors.tolist(),
     )
 
 
@@ -147,18 +181,8 @@ def _section_records(runbooks: Sequence[Runbook], model: str) -> list[_Record]:
     records = []
     for runbook in runbooks:
         for section in runbook.sections:
-            metadata = {
-                "runbook_id": runbook.id,
-                "title": runbook.title,
-                "team": runbook.team,
-                "section": section.heading,
-                "slug": section.slug,
-                "ordinal": section.ordinal,
-                "services": list(runbook.services),
-                "tags": list(runbook.tags),
-                "last_reviewed": runbook.last_reviewed,
-            }
-            text = embedding_text(runbook.title, section.heading, section.text)
+            metadata = section_metadata(section)
+            text = embedding_text(runbook, section)  # the hash covers it: a new title re-embeds the sections
             records.append(_Record(section.chunk_id, section.text, metadata, text, _hash(model, text, metadata)))
     return records
 
@@ -166,16 +190,11 @@ def _section_records(runbooks: Sequence[Runbook], model: str) -> list[_Record]:
 def _document_records(runbooks: Sequence[Runbook], model: str) -> list[_Record]:
     records = []
     for runbook in runbooks:
-        metadata = {
-            "title": runbook.title,
-            "team": runbook.team,
-            "services": list(runbook.services),
-            "tags": list(runbook.tags),
-            "last_reviewed": runbook.last_reviewed,
-            "sections": len(runbook.sections),
-        }
+        metadata = runbook_metadata(runbook)
         # The runbook-level vector: what the runbook is about, not its body (the sections carry that).
-        text = f"{runbook.title}\n{', '.join(runbook.tags)}\n{', '.join(runbook.services)}"
+        text = "\n".join(
+            [runbook.title, ", ".join(runbook.aliases), ", ".join(runbook.tags), ", ".join(runbook.services)]
+        )
         records.append(_Record(runbook.id, runbook.markdown, metadata, text, _hash(model, runbook.markdown, metadata)))
     return records
 

@@ -1,33 +1,35 @@
-"""What the server holds while it runs: the Chroma store, the corpus index built from it, and the model.
+"""What the server holds while it runs — the model, the store, the corpus index — and the searches over them.
 
-Start-up must not wait for any of them (importing chromadb takes about a second, the model a few tenths):
-`start()` takes the corpus from the local copy (`corpus_cache`) if there is one, then reads Chroma in a
-background thread and then loads the model in another. Requests wait for what they need and no more:
-resources need the corpus, searches need Chroma read and the model.
+The lifespan opens the model and the Chroma store in the background (`mcp_common.background`) and keeps the
+corpus in a `Corpus`: the index searched in memory (BM25 and the section vectors). The corpus starts from the
+local copy when there is one (`corpus_cache`: the first search then needs only the model, and Chroma's import —
+about a second — happens after it), and is replaced whenever Chroma holds another corpus version: checked as
+soon as the store is open, then at most every `refresh_interval_s`, so a server started before the seed job
+picks the runbooks up.
 
-The corpus is re-read when the collection's corpus version changes (checked at most every
-`refresh_interval_s`), so a server started before the seed job ingested picks the runbooks up.
+Nothing here is a thread of its own: blocking work runs through anyio's worker threads with a deadline.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import anyio
 import anyio.to_thread
+import numpy as np
 
 from kb_mcp import corpus_cache
 from kb_mcp.config import KbSettings
-from kb_mcp.embed import Embedder, ModelNotReadyError
+from kb_mcp.embed import Embedder
 from kb_mcp.retrieval import CorpusIndex, Hit, Mode, hybrid_search
-from kb_mcp.store import RunbookStore, StoreError, describe_location, same_corpus
+from kb_mcp.store import RunbookStore, StoredCorpus, describe_location, same_corpus
+from mcp_common.background import Background
 from mcp_common.blocking import run_blocking
-from mcp_common.errors import ToolError, not_found
+from mcp_common.errors import StoreUnavailableError, UnavailableError, not_found
 
 logger = logging.getLogger(__name__)
 
@@ -38,105 +40,73 @@ QUERY_CACHE_SIZE = 256
 """Query vectors kept (LRU): agents repeat queries, and ask_knowledge_base retrieves again on each round trip."""
 
 
-def embedder_for(settings: KbSettings, *, ingest: bool = False) -> Embedder:
-    """The embedder the settings describe (not loaded yet): query-sized threads, or every CPU for `ingest`."""
-    return Embedder(
-        settings.resolved_model_path(),
-        settings.model_identity(),
-        threads=settings.threads_for_ingest() if ingest else settings.embed_threads,
-        backend=settings.embed_backend,
-        onnx_cache_dir=settings.onnx_cache_dir,
-    )
+class Corpus:
+    """The corpus index the server searches, and when it was last checked against the store."""
 
-
-class KnowledgeBase:
-    """The running knowledge base. Create it, `start()` it, `close()` it (the server's lifespan does)."""
-
-    def __init__(
-        self,
-        settings: KbSettings,
-        *,
-        embedder: Embedder | None = None,
-        open_store: Callable[[KbSettings], RunbookStore] = RunbookStore.open,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, settings: KbSettings, clock: Callable[[], float]) -> None:
         self.settings = settings
-        self._owns_embedder = embedder is None
-        self.embedder = embedder or embedder_for(settings)
-        self._open_store = open_store
-        self._clock = clock
-        self._store: RunbookStore | None = None
-        self._index: CorpusIndex | None = None
-        self._error: str | None = None
-        self._checked_at = float("-inf")
-        self._loaded = threading.Event()  # an index exists (from the local copy or from Chroma), or never will
-        self._store_read = threading.Event()  # the start-up read of Chroma is over, either way
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._query_vectors: OrderedDict[str, list[float]] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self.clock = clock
+        self.index: CorpusIndex | None = None
+        self.problem: str | None = None  # why the last read of the store failed
+        self.checked_at = -math.inf
+        self._ready = anyio.Event()  # set once there is an index (from the copy or the store) or a first failure
+        self._lock = anyio.Lock()  # one read of the store at a time
 
-    # ---- life cycle ----------------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Read the corpus, then load the model, in the background; returns at once."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._start_up, name="kb-mcp-corpus", daemon=True)
-            self._thread.start()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
-        if self._owns_embedder:
-            self.embedder.close()
-
-    def load_blocking(self) -> CorpusIndex:
-        """Read the corpus now, in this thread (for the eval and scripts; the server uses `start()`)."""
-        self._refresh(force=True)
-        self._loaded.set()
-        if self._index is None:
-            raise RuntimeError(self._error or "the knowledge base could not be read")
-        return self._index
-
-    def _start_up(self) -> None:
-        try:
-            self._load_copy()
-            self._refresh(force=True)
-        except Exception:
-            logger.exception("unexpected failure reading the knowledge base")
-        finally:
-            self._loaded.set()
-            self._store_read.set()
-            self.embedder.start()
-
-    def _load_copy(self) -> None:
-        """Serve resources from the local copy of the corpus until Chroma has been read (a second or so)."""
-        copy = corpus_cache.load(self.settings)
-        if copy is None:
-            return
-        with self._lock:
-            if self._index is None:
-                self._index = CorpusIndex(copy.runbooks, copy.manifest)
-                self._checked_at = self._clock()  # the start-up read below is what checks it, not each request
-                logger.info("knowledge base: %d runbooks from the local copy, checking Chroma", len(copy.runbooks))
-        self._loaded.set()
-
-    # ---- the corpus ----------------------------------------------------------------------------------------
-
-    async def index(self, *, allow_empty: bool = False) -> CorpusIndex:
-        """The corpus index once loaded (and not empty, unless `allow_empty`); a `ToolError` saying what to do."""
-        await self._wait(self._loaded, "reading the knowledge base")
-        if self._due():
-            await run_blocking(
-                self._refresh, timeout_s=self.settings.search_timeout_s, what="reading the knowledge base from Chroma"
-            )
-        index = self._index
+    async def load_copy(self) -> bool:
+        """Take the index from the local copy of the corpus, if there is one; whether there was."""
+        index = await anyio.to_thread.run_sync(self._index_from_copy)
         if index is None:
-            raise ToolError(self._error or "the knowledge base is not available yet; retry in a few seconds")
+            return False
+        if self.index is None:
+            self.index = index
+            self.checked_at = self.clock()  # the start-up read of the store checks it, not each request
+            logger.info("knowledge base: %d runbooks from the local copy, checking Chroma", len(index.runbooks))
+        self._ready.set()
+        return True
+
+    async def refresh(self, store: Background[RunbookStore], *, force: bool = False) -> None:
+        """Re-read the corpus if the store holds another version (or on `force`); record a failure, not raise."""
+        async with self._lock:
+            if not force and not self._due():
+                return
+            self.checked_at = self.clock()
+            try:
+                opened = await store.get()
+                index = await run_blocking(
+                    self._read, opened, timeout_s=self.settings.search_timeout_s, what="reading the knowledge base"
+                )
+            except UnavailableError as exc:
+                self.problem = str(exc)
+                logger.error("%s", exc)
+            else:
+                self.problem = None
+                if index is not None:
+                    self.index = index
+                    logger.info(
+                        "knowledge base: %d runbooks, %d sections from collection '%s' in %s",
+                        len(index.runbooks),
+                        len(index.sections),
+                        self.settings.collection,
+                        describe_location(self.settings),
+                    )
+            finally:
+                self._ready.set()
+
+    async def current(self, store: Background[RunbookStore], *, allow_empty: bool = False) -> CorpusIndex:
+        """The index (re-checked against the store when due); `StoreUnavailableError` saying what to do."""
+        with anyio.move_on_after(self.settings.model_wait_s):
+            await self._ready.wait()
+        if not self._ready.is_set():
+            raise StoreUnavailableError("the knowledge base is still being read; retry in a few seconds")
+        if self._due():
+            await self.refresh(store)
+        index = self.index
+        if index is None:
+            raise StoreUnavailableError(
+                self.problem or "the knowledge base is not available yet; retry in a few seconds"
+            )
         if index.is_empty and not allow_empty:
-            raise ToolError(
+            raise StoreUnavailableError(
                 f"the knowledge base is empty: collection '{self.settings.collection}' in "
                 f"{describe_location(self.settings)} has no runbooks. Ingest them with `kb-mcp ingest` "
                 "(or `sre-lab seed runbooks`), then retry."
@@ -144,181 +114,90 @@ class KnowledgeBase:
         return index
 
     def _due(self) -> bool:
-        elapsed = self._clock() - self._checked_at
-        if self._index is None:
+        elapsed = self.clock() - self.checked_at
+        if self.index is None or self.problem is not None:
             return elapsed >= RETRY_AFTER_S
         interval = self.settings.refresh_interval_s
         return interval > 0 and elapsed >= interval
 
-    def _refresh(self, force: bool = False) -> None:
-        """Re-read the corpus if its version changed (or on `force`); record an error instead of raising."""
-        with self._lock:
-            if not force and not self._due():
-                return
-            self._checked_at = self._clock()
-            try:
-                if self._store is None:
-                    self._store = self._open_store(self.settings)
-                manifest = self._store.manifest()
-                current = self._index
-                if current is not None and same_corpus(current.manifest, manifest):
-                    return
-                stored = self._store.read_corpus()
-                corpus_cache.save(self.settings, stored)
-            except StoreError as exc:
-                self._error = str(exc)
-                logger.error("%s", exc)
-                return
-            except Exception as exc:
-                logger.exception("cannot read the knowledge base from %s", describe_location(self.settings))
-                self._error = (
-                    f"cannot read the knowledge base from {describe_location(self.settings)} "
-                    f"({type(exc).__name__}); check that Chroma is running and KB_MCP_CHROMA_URL / "
-                    "KB_MCP_CHROMA_PATH point at it"
-                )
-                return
-            self._index = CorpusIndex(stored.runbooks, stored.manifest)
-            self._error = None
-            logger.info(
-                "knowledge base: %d runbooks, %d sections from collection '%s' in %s%s",
-                len(self._index.runbooks),
-                len(self._index.sections),
-                self.settings.collection,
-                describe_location(self.settings),
-                f" (built with {manifest.model}, dimension {manifest.dimension})" if manifest else "",
-            )
-            problem = self.model_mismatch()
-            if problem:
-                logger.error("%s", problem)
+    def _index_from_copy(self) -> CorpusIndex | None:
+        copy = corpus_cache.load(self.settings)
+        return None if copy is None else _index(copy)
 
-    def model_mismatch(self) -> str | None:
-        """Why the stored vectors cannot be compared with this server's query vectors, if they cannot."""
-        index = self._index
-        if index is None or index.is_empty:
+    def _read(self, store: RunbookStore) -> CorpusIndex | None:
+        """The store's corpus as an index, or None when it is the version already held (blocking)."""
+        manifest = store.manifest()
+        current = self.index
+        if current is not None and same_corpus(current.manifest, manifest):
             return None
-        manifest = index.manifest
-        expected = self.settings.model_identity()
-        where = f"collection '{self.settings.collection}' in {describe_location(self.settings)}"
-        fix = "re-ingest with `kb-mcp ingest` using this model, or point KB_MCP_MODEL_PATH at the model that built it"
-        if manifest is None:
-            return f"{where} records no embedding model (not written by kb-mcp ingest); {fix}"
-        if manifest.model != expected:
-            return (
-                f"{where} was built with model '{manifest.model}' (dimension {manifest.dimension}) but this server "
-                f"embeds queries with '{expected}'; {fix}"
-            )
-        if self.embedder.is_ready and self.embedder.dimension != manifest.dimension:
-            return (
-                f"{where} holds {manifest.dimension}-dimensional vectors but model '{expected}' makes "
-                f"{self.embedder.dimension}-dimensional ones; {fix}"
-            )
-        return None
+        stored = store.read_corpus()
+        corpus_cache.save(self.settings, stored)
+        return _index(stored)
 
-    # ---- searching -----------------------------------------------------------------------------------------
 
-    async def search(
-        self,
-        query: str,
-        n_results: int,
-        *,
-        team: str | None = None,
-        service: str | None = None,
-        mode: Mode = "hybrid",
-    ) -> tuple[CorpusIndex, list[Hit]]:
-        """The best sections for `query`; waits for the model if it is still loading."""
-        if mode != "bm25":  # the index must be Chroma's (not the local copy's) before its vectors are searched
-            await self._wait(self._store_read, "opening the vector store")
-            if self._store is None:
-                raise ToolError(self._error or "the vector store is not open; retry in a few seconds")
-        index = await self.index()
-        check_filters(index, team, service)
-        if mode != "bm25":
-            try:
-                await self.embedder.ready(self.settings.model_wait_s)
-            except ModelNotReadyError as exc:
-                raise ToolError(str(exc)) from None
-            problem = self.model_mismatch()
-            if problem:
-                raise ToolError(problem)
-        hits = await run_blocking(
-            self.search_blocking,
-            index,
-            query,
-            n_results,
-            team=team,
-            service=service,
-            mode=mode,
-            timeout_s=self.settings.search_timeout_s,
-            what="search_runbooks",
-        )
-        return index, hits
+class QueryVectors:
+    """Query embeddings by query text (LRU), shared by the worker threads that search."""
 
-    def search_blocking(
-        self,
-        index: CorpusIndex,
-        query: str,
-        n_results: int,
-        *,
-        team: str | None = None,
-        service: str | None = None,
-        mode: Mode = "hybrid",
-    ) -> list[Hit]:
-        """The search itself, in the calling thread (the eval calls it directly)."""
-        return hybrid_search(
-            index,
-            query,
-            n_results,
-            vector_search=self._vector_search,
-            team=team,
-            service=service,
-            mode=mode,
-        )
+    def __init__(self, size: int = QUERY_CACHE_SIZE) -> None:
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def _vector_search(self, query: str, n: int, where: Mapping[str, Any] | None) -> list[tuple[str, float]]:
-        vector = self._query_vector(query)
-        store = self._store
-        if store is None:
-            raise ToolError("the vector store is not open; retry in a few seconds")
-        try:
-            return store.query(vector, n, where)
-        except Exception:
-            logger.exception("vector query failed against %s", describe_location(self.settings))
-            raise ToolError(
-                f"the vector store at {describe_location(self.settings)} did not answer; retry, "
-                "or check that Chroma is running"
-            ) from None
-
-    def _query_vector(self, query: str) -> list[float]:
-        with self._cache_lock:
-            cached = self._query_vectors.get(query)
+    def get(self, embedder: Embedder, query: str) -> np.ndarray:
+        with self._lock:
+            cached = self._vectors.get(query)
             if cached is not None:
-                self._query_vectors.move_to_end(query)
+                self._vectors.move_to_end(query)
                 return cached
-        [vector] = self.embedder.encode([query])
-        with self._cache_lock:
-            self._query_vectors[query] = vector
-            while len(self._query_vectors) > QUERY_CACHE_SIZE:
-                self._query_vectors.popitem(last=False)
+        vector = embedder.encode([query])[0]
+        with self._lock:
+            self._vectors[query] = vector
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
         return vector
 
-    # ---- health --------------------------------------------------------------------------------------------
 
-    def healthy(self) -> bool:
-        """Serving is possible: the store was read (possibly empty), the model did not fail, no model mismatch."""
+def search(
+    index: CorpusIndex,
+    query: str,
+    n_results: int,
+    *,
+    embedder: Embedder | None,
+    queries: QueryVectors | None = None,
+    team: str | None = None,
+    service: str | None = None,
+    mode: Mode = "hybrid",
+) -> list[Hit]:
+    """The best sections for `query` (blocking: embeds the query). `embedder` may be None for `mode="bm25"`."""
+    vector = None
+    if mode != "bm25":
+        if embedder is None:
+            raise ValueError(f"mode {mode} needs the embedding model")
+        vector = queries.get(embedder, query) if queries is not None else embedder.encode([query])[0]
+    return hybrid_search(index, query, n_results, query_vector=vector, team=team, service=service, mode=mode)
+
+
+def model_mismatch(settings: KbSettings, index: CorpusIndex, embedder: Embedder | None) -> str | None:
+    """Why the stored vectors cannot be compared with this server's query vectors, if they cannot."""
+    if index.is_empty:
+        return None
+    manifest = index.manifest
+    expected = settings.model_identity()
+    where = f"collection '{settings.collection}' in {describe_location(settings)}"
+    fix = "re-ingest with `kb-mcp ingest` using this model, or point KB_MCP_MODEL_PATH at the model that built it"
+    if manifest is None:
+        return f"{where} records no embedding model (not written by kb-mcp ingest); {fix}"
+    if manifest.model != expected:
         return (
-            self._store_read.is_set()
-            and self._error is None
-            and self._index is not None
-            and self.embedder.error is None
-            and self.model_mismatch() is None
+            f"{where} was built with model '{manifest.model}' (dimension {manifest.dimension}) but this server "
+            f"embeds queries with '{expected}'; {fix}"
         )
-
-    async def _wait(self, event: threading.Event, what: str) -> None:
-        if event.is_set():
-            return
-        done = await anyio.to_thread.run_sync(event.wait, self.settings.model_wait_s, abandon_on_cancel=True)
-        if not done:
-            raise ToolError(f"{what} is taking longer than {self.settings.model_wait_s:g} s; retry shortly")
+    if embedder is not None and embedder.dimension != manifest.dimension:
+        return (
+            f"{where} holds {manifest.dimension}-dimensional vectors but model '{expected}' makes "
+            f"{embedder.dimension}-dimensional ones; {fix}"
+        )
+    return None
 
 
 def check_filters(index: CorpusIndex, team: str | None, service: str | None) -> None:
@@ -327,3 +206,7 @@ def check_filters(index: CorpusIndex, team: str | None, service: str | None) -> 
         raise not_found("team", team[:80], index.teams)
     if service is not None and service not in index.services:
         raise not_found("service", service[:80], index.services, limit=40)
+
+
+def _index(stored: StoredCorpus) -> CorpusIndex:
+    return CorpusIndex(stored.runbooks, stored.manifest, stored.vectors)

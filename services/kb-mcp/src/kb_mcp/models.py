@@ -15,7 +15,7 @@ class SearchHit(CompactModel):
     runbook_id: str
     title: str = Field(description="The runbook's title.")
     section: str = Field(description="The section heading, e.g. Symptoms, Diagnosis, Mitigation, Escalation.")
-    team: str = Field(description="The team that owns the runbook.")
+    team: str | None = Field(default=None, description="The team that owns the runbook, when the runbook says.")
     score: float = Field(
         ge=0,
         le=1,
@@ -63,7 +63,7 @@ class ErrorMatch(CompactModel):
 
     runbook_id: str
     title: str
-    team: str
+    team: str | None = None
     score: float = Field(ge=0, le=1, description="Relevance 0..1 of the best-matching section (as in search_runbooks).")
     matched_section: str
     matched_uri: str
@@ -80,7 +80,9 @@ class ErrorLookup(CompactModel):
 
 
 class IngestReport(BaseModel):
-    """What one ingestion did. Section counts: added + updated + unchanged = sections."""
+    """What one ingestion did. Section counts: added + updated + unchanged = sections. `embedded`: texts the model
+    embedded now (the others came from the embedding cache or were unchanged). `skipped`: files that could not be
+    read, with the reason; `ignored`: files deliberately not read (READMEs, section indexes)."""
 
     directory: str
     location: str
@@ -95,6 +97,9 @@ class IngestReport(BaseModel):
     runbooks_written: int
     runbooks_removed: int
     rebuilt: bool
+    embedded: int = 0
+    skipped: list[str] = Field(default_factory=list)
+    ignored: list[str] = Field(default_factory=list)
     seconds: float
     embed_seconds: float
 
@@ -106,5 +111,6 @@ class IngestReport(BaseModel):
         return (
             f"{self.runbooks} runbooks, {self.sections} sections → '{self.collection}' in {self.location}: "
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, {self.removed} removed"
-            f"{' (collection rebuilt)' if self.rebuilt else ''} in {self.seconds:.1f} s"
+            f"{' (collection rebuilt)' if self.rebuilt else ''}; {self.embedded} texts embedded"
+            f"{f'; {len(self.skipped)} files skipped' if self.skipped else ''} in {self.seconds:.1f} s"
         )

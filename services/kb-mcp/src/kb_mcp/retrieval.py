@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
+
+import numpy as np
 
 from kb_mcp.corpus import Runbook, Section
 from kb_mcp.store import Manifest
@@ -211,13 +213,26 @@ def error_signature(text: str, limit: int = 600) -> str:
 
 
 Mode = Literal["hybrid", "vector", "bm25"]
-VectorSearch = Callable[[str, int, "Mapping[str, Any] | None"], list[tuple[str, float]]]
-"""(query, n, Chroma where-filter) → [(chunk id, cosine similarity)], nearest first."""
+
+
+def embedding_text(runbook: Runbook, section: Section) -> str:
+    """What the model embeds for a section: the runbook title and heading give a short section its context."""
+    return f"{runbook.title}: {section.heading}\n{section.text}"
 
 
 def bm25_document(runbook: Runbook, section: Section) -> str:
-    """The text BM25 indexes for a section: the runbook's title, tags and services give every section its topic."""
-    return "\n".join([runbook.title, section.heading, " ".join(runbook.tags), " ".join(runbook.services), section.text])
+    """The text BM25 indexes for a section: the runbook's title, other names, tags and services give every
+    section its topic."""
+    return "\n".join(
+        [
+            runbook.title,
+            " ".join(runbook.aliases),
+            section.heading,
+            " ".join(runbook.tags),
+            " ".join(runbook.services),
+            section.text,
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -233,18 +248,24 @@ class Hit:
 
 
 class CorpusIndex:
-    """The corpus in memory: runbooks by id, sections in a fixed order, and BM25 over those sections."""
+    """The corpus in memory: runbooks by id, sections in a fixed order, BM25 over those sections, and one
+    L2-normalised vector per section (the rows of `vectors`, in the same order) for exact cosine search."""
 
-    def __init__(self, runbooks: Sequence[Runbook], manifest: Manifest | None = None) -> None:
+    def __init__(
+        self, runbooks: Sequence[Runbook], manifest: Manifest | None = None, vectors: np.ndarray | None = None
+    ) -> None:
         self.manifest = manifest
         self.runbooks: dict[str, Runbook] = {r.id: r for r in runbooks}
         self.sections: list[Section] = [s for r in runbooks for s in r.sections]
         self.positions: dict[str, int] = {s.chunk_id: i for i, s in enumerate(self.sections)}
-        self.teams: list[str] = sorted({r.team for r in runbooks})
+        self.teams: list[str] = sorted({r.team for r in runbooks if r.team})
         self.services: list[str] = sorted({svc for r in runbooks for svc in r.services})
         documents = [bm25_document(self.runbooks[s.runbook_id], s) for s in self.sections]
         self.bm25 = BM25([tokenize(doc) for doc in documents])
         self.phrases = [word_ngrams(doc) for doc in documents]
+        if vectors is not None and len(vectors) != len(self.sections):
+            raise ValueError(f"{len(vectors)} vectors for {len(self.sections)} sections")
+        self.vectors = None if vectors is None else np.asarray(vectors, dtype=np.float32)
 
     @property
     def is_empty(self) -> bool:
@@ -273,17 +294,23 @@ class CorpusIndex:
         }
         return sorted(shared, key=lambda i: (-shared[i], i))[:limit]
 
-    @staticmethod
-    def where(team: str | None, service: str | None) -> dict[str, Any] | None:
-        """The same filters as a Chroma where-clause."""
-        clauses: list[dict[str, Any]] = []
-        if team is not None:
-            clauses.append({"team": team})
-        if service is not None:
-            clauses.append({"services": {"$contains": service}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+    def vector_ranked(
+        self, query_vector: np.ndarray, limit: int, allowed: set[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """(position, cosine similarity) of the sections nearest the query vector, nearest first."""
+        if self.vectors is None or not len(self.vectors):
+            return []
+        similarity = self.vectors @ np.asarray(query_vector, dtype=np.float32)
+        if allowed is not None:
+            keep = np.zeros(len(similarity), dtype=bool)
+            keep[list(allowed)] = True
+            similarity = np.where(keep, similarity, -np.inf)
+        count = min(limit, int(np.isfinite(similarity).sum()))
+        if count <= 0:
+            return []
+        top = np.argpartition(-similarity, count - 1)[:count]
+        top = top[np.lexsort((top, -similarity[top]))]
+        return [(int(i), float(similarity[i])) for i in top]
 
 
 def hybrid_search(
@@ -291,7 +318,7 @@ def hybrid_search(
     query: str,
     n_results: int,
     *,
-    vector_search: VectorSearch | None,
+    query_vector: np.ndarray | None,
     team: str | None = None,
     service: str | None = None,
     mode: Mode = "hybrid",
@@ -300,7 +327,8 @@ def hybrid_search(
     """The best `n_results` sections for `query` under the filters, best first.
 
     `mode` selects the rankings fused: hybrid fuses vector, BM25 and phrase rankings; vector and bm25 use one
-    alone (for the eval) and still report scores on the same 0..1 scale (1.0 = first).
+    alone (for the eval) and still report scores on the same 0..1 scale (1.0 = first). `query_vector` (the
+    query embedded) is needed unless `mode` is bm25.
     """
     allowed = index.allowed(team, service)
     if allowed is not None and not allowed:
@@ -309,12 +337,11 @@ def hybrid_search(
     rankings: dict[str, list[str]] = {}
     similarity: dict[str, float] = {}
     if mode in ("hybrid", "vector"):
-        if vector_search is None:
-            raise ValueError("a vector search function is needed for mode " + mode)
-        nearest = vector_search(query, limit, index.where(team, service))
-        nearest = [(key, sim) for key, sim in nearest if key in index.positions]
-        rankings["vector"] = [key for key, _ in nearest]
-        similarity = dict(nearest)
+        if query_vector is None:
+            raise ValueError("a query vector is needed for mode " + mode)
+        nearest = index.vector_ranked(query_vector, limit, allowed)
+        rankings["vector"] = [index.sections[p].chunk_id for p, _ in nearest]
+        similarity = {index.sections[p].chunk_id: sim for p, sim in nearest}
     if mode in ("hybrid", "bm25"):
         positions = index.bm25.ranked(tokenize(query), limit, allowed)
         rankings["bm25"] = [index.sections[p].chunk_id for p in positions]

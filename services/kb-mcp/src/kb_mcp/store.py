@@ -2,8 +2,9 @@
 
 Two collections. `<collection>` holds one record per runbook section (its text, metadata and embedding) and,
 in its collection metadata, the manifest: which model built it, the vector dimension, a corpus version.
-`<collection>_documents` holds each runbook's full Markdown, so a server that only reads Chroma (the compose
-lab: the seed job ingests) can serve `runbook://` resources and rebuild its BM25 index without the files.
+`<collection>_documents` holds each runbook's full Markdown and fields, so a server that only reads Chroma (the
+compose lab: the seed job ingests) can serve `runbook://` resources and rebuild its index without the files.
+The server reads everything once (section vectors included) and searches in memory; Chroma is the record.
 
 Every collection is opened with `embedding_function=None`: vectors always come from `embed.Embedder`, so
 Chroma never falls back to its own default model (which it would download).
@@ -11,14 +12,19 @@ Chroma never falls back to its own default model (which it would download).
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+import httpx
+import numpy as np
+
+from kb_mcp.codec import runbook_from, section_from
 from kb_mcp.config import KbSettings
 from kb_mcp.corpus import Runbook, Section
+from mcp_common.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -27,14 +33,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bumped when the stored layout changes; a server refuses a collection written with another layout."""
 
 _COSINE: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}
-
-
-class StoreError(RuntimeError):
-    """Chroma is unreachable or holds something this version cannot use; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -78,27 +80,30 @@ def same_corpus(a: Manifest | None, b: Manifest | None) -> bool:
 
 @dataclass(frozen=True)
 class StoredCorpus:
-    """Everything the server reads from Chroma at start: the runbooks with their sections, and the manifest."""
+    """Everything the server reads from Chroma: the runbooks with their sections, the manifest, and the section
+    vectors (one row per section, in the order the runbooks and their sections come; None when empty)."""
 
     runbooks: tuple[Runbook, ...] = ()
     manifest: Manifest | None = None
+    vectors: Any = None
 
 
 def open_client(settings: KbSettings) -> ClientAPI:
     """The Chroma client the settings describe (imports chromadb: call it off the start-up path)."""
+    # Start-up cost: importing chromadb takes about a second; the server does it in the background.
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        parts = urlsplit(settings.chroma_url)
-        ssl = parts.scheme == "https"
-        port = parts.port or (443 if ssl else 8000)
+    url = settings.chroma_url
+    if url is not None:
         try:
-            return chromadb.HttpClient(host=parts.hostname or "", port=port, ssl=ssl, settings=chroma_settings)
+            return chromadb.HttpClient(
+                host=url.host or "", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+            )
         except Exception as exc:
-            raise StoreError(
-                f"cannot reach the Chroma server at {settings.chroma_url} (KB_MCP_CHROMA_URL): {_reason(exc)}"
+            raise StoreUnavailableError(
+                f"cannot reach the Chroma server at {settings.chroma_location()} (KB_MCP_CHROMA_URL): {_reason(exc)}"
             ) from exc
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
@@ -106,7 +111,7 @@ def open_client(settings: KbSettings) -> ClientAPI:
 
 def describe_location(settings: KbSettings) -> str:
     """Where the store is, for messages: the URL or the directory."""
-    return settings.chroma_url or str(settings.chroma_path)
+    return settings.chroma_location()
 
 
 class RunbookStore:
@@ -130,65 +135,48 @@ class RunbookStore:
     # ---- reading -------------------------------------------------------------------------------------------
 
     def manifest(self) -> Manifest | None:
-        collection = self._get(self.sections_name)
-        return None if collection is None else Manifest.from_metadata(collection.metadata)
+        with self._reading("the collection's manifest"):
+            collection = self._get(self.sections_name)
+            return None if collection is None else Manifest.from_metadata(collection.metadata)
 
     def read_corpus(self) -> StoredCorpus:
-        """The whole corpus as stored (an empty one when nothing was ingested yet)."""
+        """The whole corpus as stored, vectors included (an empty one when nothing was ingested yet)."""
+        with self._reading("the runbooks"):
+            return self._read_corpus()
+
+    def _read_corpus(self) -> StoredCorpus:
         sections_collection = self._get(self.sections_name)
         documents_collection = self._get(self.documents_name)
         if sections_collection is None or documents_collection is None:
             return StoredCorpus()
         manifest = Manifest.from_metadata(sections_collection.metadata)
         if manifest is not None and manifest.schema_version != SCHEMA_VERSION:
-            raise StoreError(
+            raise StoreUnavailableError(
                 f"collection '{self.sections_name}' was written with layout v{manifest.schema_version}; "
                 f"this server reads v{SCHEMA_VERSION}: re-ingest with `kb-mcp ingest`"
             )
         docs = documents_collection.get(include=["documents", "metadatas"])
-        chunks = sections_collection.get(include=["documents", "metadatas"])
+        chunks = sections_collection.get(include=["documents", "metadatas", "embeddings"])
         by_runbook: dict[str, list[Section]] = {}
-        chunk_rows = zip(chunks["documents"] or [], chunks["metadatas"] or [], strict=True)
-        for text, meta in chunk_rows:
-            runbook_id = _str(meta, "runbook_id")
-            section = Section(runbook_id, _str(meta, "section"), _str(meta, "slug"), text or "", _int(meta, "ordinal"))
-            by_runbook.setdefault(runbook_id, []).append(section)
-        runbooks = []
-        doc_rows = zip(docs["ids"], docs["documents"] or [], docs["metadatas"] or [], strict=True)
-        for runbook_id, markdown, meta in doc_rows:
-            sections = sorted(by_runbook.get(runbook_id, []), key=lambda s: s.ordinal)
-            runbooks.append(
-                Runbook(
-                    id=runbook_id,
-                    title=_str(meta, "title"),
-                    team=_str(meta, "team"),
-                    services=_strings(meta, "services"),
-                    tags=_strings(meta, "tags"),
-                    last_reviewed=_str(meta, "last_reviewed"),
-                    markdown=markdown or "",
-                    sections=tuple(sections),
+        vector_of: dict[str, Any] = {}
+        embeddings = chunks["embeddings"] if chunks["embeddings"] is not None else []
+        rows = zip(chunks["ids"], chunks["documents"] or [], chunks["metadatas"] or [], embeddings, strict=True)
+        for chunk_id, text, meta, vector in rows:
+            section = section_from(meta, text or "")
+            by_runbook.setdefault(section.runbook_id, []).append(section)
+            vector_of[chunk_id] = vector
+        runbooks = sorted(
+            (
+                runbook_from(runbook_id, meta or {}, markdown or "", by_runbook.get(runbook_id, []))
+                for runbook_id, markdown, meta in zip(
+                    docs["ids"], docs["documents"] or [], docs["metadatas"] or [], strict=True
                 )
-            )
-        return StoredCorpus(tuple(sorted(runbooks, key=lambda r: r.id)), manifest)
-
-    def query(
-        self, embedding: Sequence[float], n_results: int, where: Mapping[str, Any] | None = None
-    ) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) of the nearest sections, nearest first."""
-        collection = self._get(self.sections_name)
-        if collection is None:
-            return []
-        vectors: list[Sequence[float]] = [list(embedding)]
-        result = collection.query(
-            query_embeddings=vectors,
-            n_results=n_results,
-            where=dict(where) if where else None,
-            include=["distances"],
+            ),
+            key=lambda r: r.id,
         )
-        ids = result["ids"][0]
-        distances = (result["distances"] or [[]])[0]
-        # Cosine space: distance = 1 - cosine similarity.
-        return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in zip(ids, distances, strict=True)]
+        order = [s.chunk_id for r in runbooks for s in r.sections]
+        vectors = np.asarray([vector_of[c] for c in order], dtype=np.float32) if order else None
+        return StoredCorpus(tuple(runbooks), manifest, vectors)
 
     # ---- writing (ingest only; the server never writes) ----------------------------------------------------
 
@@ -268,8 +256,21 @@ class RunbookStore:
     def _name(self, which: str) -> str:
         return self.sections_name if which == "sections" else self.documents_name
 
+    @contextlib.contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Chroma gone or failing while the server reads it: a `StoreUnavailableError` saying what to check."""
+        from chromadb.errors import ChromaError  # imported by now: the client exists
+
+        try:
+            yield
+        except (ChromaError, httpx.HTTPError, OSError) as exc:
+            raise StoreUnavailableError(
+                f"cannot read {what} from Chroma at {describe_location(self.settings)}: {_reason(exc)}; check "
+                "that Chroma is running and that KB_MCP_CHROMA_URL / KB_MCP_CHROMA_PATH point at it"
+            ) from exc
+
     def _get(self, name: str) -> Collection | None:
-        from chromadb.errors import NotFoundError
+        from chromadb.errors import NotFoundError  # imported by now: the client exists
 
         try:
             return self.client.get_collection(name, embedding_function=None)
@@ -279,23 +280,8 @@ class RunbookStore:
     def _require(self, name: str) -> Collection:
         collection = self._get(name)
         if collection is None:
-            raise StoreError(f"collection '{name}' does not exist in {describe_location(self.settings)}")
+            raise StoreUnavailableError(f"collection '{name}' does not exist in {describe_location(self.settings)}")
         return collection
-
-
-def _str(metadata: Mapping[str, Any], key: str) -> str:
-    value = metadata.get(key)
-    return "" if value is None else str(value)
-
-
-def _int(metadata: Mapping[str, Any], key: str) -> int:
-    value = metadata.get(key)
-    return int(value) if isinstance(value, int | float | str) else 0
-
-
-def _strings(metadata: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    value = metadata.get(key)
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
 def _chroma_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:

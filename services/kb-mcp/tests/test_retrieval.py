@@ -1,77 +1,11 @@
-"""The pure parts: runbook parsing, the tokenizer, BM25, rank fusion, error signatures, passage choice."""
+"""The pure parts of retrieval: the tokenizer, BM25, rank fusion, error signatures, passage choice."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from kb_mcp.answers import best_passage
-from kb_mcp.corpus import CorpusError, load_runbooks, parse_runbook
 from kb_mcp.retrieval import BM25, error_signature, reciprocal_rank_fusion, stem, tokenize, word_ngrams
-
-RUNBOOK = """---
-id: demo-runbook
-title: Demo Runbook
-team: platform
-services: []
-tags: [demo]
-last_reviewed: 2026-01-02
----
-# Demo Runbook
-
-## Symptoms
-Pods are OOMKilled.
-
-## Diagnosis
-Run this:
-
-```bash
-## not a heading: inside a code block
-kubectl describe pod x
-```
-
-## Symptoms
-A second section with the same heading.
-"""
-
-
-def test_sections_split_on_headings_outside_code_blocks() -> None:
-    runbook = parse_runbook(RUNBOOK, "demo.md")
-    assert runbook.id == "demo-runbook" and runbook.services == () and runbook.last_reviewed == "2026-01-02"
-    assert [(s.heading, s.slug) for s in runbook.sections] == [
-        ("Symptoms", "symptoms"),
-        ("Diagnosis", "diagnosis"),
-        ("Symptoms", "symptoms-2"),
-    ]
-    assert "## not a heading" in runbook.sections[1].text
-    assert runbook.sections[0].uri == "runbook://demo-runbook/symptoms"
-    assert runbook.markdown.startswith("---\nid: demo-runbook")
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        ("# no front matter", "no YAML front matter"),
-        ("---\nid: x\n---\n## A\nb", "front matter lacks title, team, services, tags, last_reviewed"),
-        (RUNBOOK.replace("id: demo-runbook", "id: Demo_Runbook"), "must be lowercase kebab-case"),
-        (RUNBOOK.replace("services: []", "services: payment-gateway"), "services must be a YAML list"),
-        (RUNBOOK.replace("2026-01-02", "last tuesday"), "is not an ISO date"),
-        (RUNBOOK.split("# Demo Runbook", maxsplit=1)[0] + "# Demo Runbook\n", "no '## ' sections"),
-    ],
-)
-def test_malformed_runbooks_are_rejected_naming_the_file(text: str, problem: str) -> None:
-    with pytest.raises(CorpusError, match=problem) as error:
-        parse_runbook(text, "bad.md")
-    assert str(error.value).startswith("bad.md: ")
-
-
-def test_the_repository_runbooks_parse(runbooks_dir: Path, runbook_ids: list[str]) -> None:
-    runbooks = load_runbooks(runbooks_dir)
-    assert [r.id for r in runbooks] == runbook_ids, "README.md is skipped; every other file is a runbook"
-    assert len(runbooks) >= 30
-    for runbook in runbooks:
-        assert {"symptoms", "diagnosis", "mitigation", "escalation"} <= {s.slug for s in runbook.sections}, runbook.id
 
 
 @pytest.mark.parametrize(
