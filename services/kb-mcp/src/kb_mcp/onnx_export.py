@@ -14,7 +14,6 @@ onnx: the `export` extra, installed at build time (`make setup`, an image's buil
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import shutil
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from kb_mcp.onnx_model import ExportError, ExportInfo, OnnxBackend, export_dir, fingerprint, is_complete
+from mcp_common.filelock import FileLock
 
 logger = logging.getLogger(__name__)
 
@@ -201,9 +201,9 @@ def _parity(model: Any, staging: Path, info: ExportInfo) -> float:
 
 @contextlib.contextmanager
 def _export_lock(cache_dir: Path) -> Iterator[None]:
-    with (cache_dir / ".export.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
+    lock = FileLock(cache_dir / ".export.lock")  # flock on POSIX, msvcrt.locking on Windows
+    try:
+        with lock:
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        lock.close()

@@ -8,7 +8,6 @@ narrow the request.
 
 from __future__ import annotations
 
-import fcntl
 import importlib.util
 import logging
 import os
@@ -74,6 +73,8 @@ def embedded_holder(data_dir: Path) -> str | None:
         fields = _status_fields(status)
         if fields.get("PID") == str(os.getpid()):
             return None  # this process: chDB shares its engine between handles
+        import fcntl  # POSIX only, like chDB itself: a server on Windows uses a ClickHouse server, never this
+
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
