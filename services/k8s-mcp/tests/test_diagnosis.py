@@ -414,3 +414,37 @@ def test_verdict_and_health_never_disagree(tmp_path: Path) -> None:
             assert all(p.status == "Running" and p.ready == "1/1" for p in result.pods)
         else:
             assert result.causes, "an unhealthy verdict always names a cause, or says none is visible"
+
+
+def test_a_failed_job_read_without_its_conditions_is_failed_by_its_event(tmp_path: Path) -> None:
+    """A Job as `kubectl describe job` shows it (no conditions), or before the controller wrote them: the
+    BackoffLimitExceeded event says it failed. A FailedCreate that a later SuccessfulCreate superseded was
+    transient and is not a cause."""
+    job = _job("get-data", None, failed=1)
+    job_pod = pod(
+        "get-data-mldtn",
+        owner=("Job", "get-data"),
+        labels={"job-name": "get-data"},
+        phase="Failed",
+        containers=[{"name": "curl", "image": "curlimages/curl:latest"}],
+        statuses=[status("curl", terminated("Error", 6))],
+    )
+    objects = [
+        job,
+        job_pod,
+        event(
+            "get-data",
+            "FailedCreate",
+            'Error creating: pods "get-data-" is forbidden: error looking up service '
+            'account default/get-data-sa: serviceaccount "get-data-sa" not found',
+            kind="Job",
+            minutes=10,
+        ),
+        event("get-data", "SuccessfulCreate", "Created pod: get-data-mldtn", kind="Job", type_="Normal", minutes=9),
+        event("get-data", "BackoffLimitExceeded", "Job has reached the specified backoff limit", kind="Job", minutes=9),
+    ]
+    logs = {"get-data-mldtn/curl": "curl: (6) Could not resolve host: example.invalid\n"}
+    result = diagnose(tmp_path, objects, kind="Job", name="get-data", logs=logs)
+    assert result.health == "failed" and "replica_failure" not in kinds(result)
+    assert "job get-data failed (BackoffLimitExceeded)" in result.verdict
+    assert "Could not resolve host" in result.verdict

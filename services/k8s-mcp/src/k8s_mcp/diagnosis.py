@@ -93,6 +93,9 @@ def _workload_problems(workload: Any, index: NamespaceIndex, pods: list[V1Pod], 
                 )
             )
     failed_create = latest(events, "FailedCreate")
+    created = latest(events, "SuccessfulCreate")
+    if failed_create is not None and created is not None and _after(created, failed_create):
+        failed_create = None  # a later create succeeded: that failure was transient (a quota freed, an object made)
     if failed_create is not None and not any(p.kind == "replica_failure" for p in problems):
         problems.append(
             Problem(
@@ -141,24 +144,37 @@ def _revision(replicaset: Any) -> int:
     return int(value) if value.isdigit() else 0
 
 
+def _after(later: Any, earlier: Any) -> bool:
+    first, second = event_time(later), event_time(earlier)
+    return first is not None and second is not None and first > second
+
+
+def job_failure(job: V1Job, index: NamespaceIndex) -> tuple[str, str] | None:
+    """(reason, message) when the Job has failed: its Failed (or FailureTarget) condition, or — for a Job read
+    without its conditions, or before the controller wrote them — its BackoffLimitExceeded / DeadlineExceeded
+    event."""
+    if job_status(job) in ("Failed", "FailureTarget"):
+        condition = next(
+            c for c in (job.status.conditions or []) if c.type in ("Failed", "FailureTarget") and c.status == "True"
+        )
+        return condition.reason or "Failed", first_line(condition.message)
+    event = latest(index.events_about({name_of(job)}), "BackoffLimitExceeded", "DeadlineExceeded")
+    if event is not None and job_status(job) not in ("Complete", "SuccessCriteriaMet"):
+        return event.reason or "Failed", first_line(event.message)
+    return None
+
+
 def _job_problems(job: V1Job, now: datetime, index: NamespaceIndex) -> list[Problem]:
-    status = job_status(job)
-    if status not in ("Failed", "FailureTarget"):
+    failure = job_failure(job, index)
+    if failure is None:
         return []
-    condition = next(
-        (c for c in (job.status.conditions or []) if c.type in ("Failed", "FailureTarget") and c.status == "True"), None
-    )
-    reason = condition.reason if condition else "Failed"
-    message = first_line(condition.message if condition else None)
-    evidence = [f"job/{name_of(job)} {status}: {reason}: {message}".rstrip(": ")]
+    reason, message = failure
+    evidence = [f"job/{name_of(job)} failed: {reason}: {message}".rstrip(": ")]
     event = latest(index.events_about({name_of(job)}), "BackoffLimitExceeded", "DeadlineExceeded")
     if event is not None:
         evidence.append(describe_event(event, now))
-    return [
-        Problem(
-            "job_failed", None, f"job {name_of(job)} failed ({reason}){': ' + message if message else ''}", evidence
-        )
-    ]
+    phrase = f"job {name_of(job)} failed ({reason}){': ' + message if message else ''}"
+    return [Problem("job_failed", None, phrase, evidence)]
 
 
 def _reported_ready(workload: Any) -> int:
@@ -200,7 +216,7 @@ def _health(workload: Any, desired: int, ready: int, causes: list[Cause]) -> Hea
         status = job_status(workload)
         if status in ("Complete", "SuccessCriteriaMet"):
             return "completed"
-        if status in ("Failed", "FailureTarget"):
+        if status in ("Failed", "FailureTarget") or any(c.kind == "job_failed" for c in causes):
             return "failed"
         if status == "Suspended":
             return "suspended"
