@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp_types import PaginatedRequestParams
+from mcp_types import InputRequiredResult, PaginatedRequestParams, TextContent
 
 from mcp_common.compact import render, table
 from mcp_common.models import CompactModel
@@ -156,3 +156,11 @@ def test_a_model_that_renders_itself_is_used() -> None:
     result = compact_result(Pods(names=["a", "b"]))
     assert result.content[0].text == "NAME\na\nb"
     assert result.structured_content == {"names": ["a", "b"]}
+
+
+def test_protocol_models_pass_through_untouched() -> None:
+    text = TextContent(type="text", text="as is")
+    waiting = InputRequiredResult(request_state="round-2")
+    assert compact_result(text) is text
+    assert compact_result(waiting) is waiting
+    assert compact_result("plain") == "plain"

@@ -23,7 +23,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
@@ -31,6 +31,7 @@ from mcp_types import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     CallToolResult,
+    ContentBlock,
     GetPromptResult,
     Icon,
     InputRequiredResult,
@@ -191,9 +192,14 @@ def _with_compact_text(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+# What the SDK itself knows how to send: content blocks, a whole result, a request for client input.
+_PROTOCOL_MODELS = (CallToolResult, InputRequiredResult, *get_args(ContentBlock))
+
+
 def compact_result(value: Any) -> Any:
-    """A tool's return value as the client gets it: a model becomes structured content + compact text."""
-    if not isinstance(value, BaseModel) or isinstance(value, CallToolResult):
+    """A tool's return value as the client gets it: a result model becomes structured content + compact text;
+    anything else (a string, content blocks, an `InputRequiredResult`) goes to the SDK as it is."""
+    if not isinstance(value, BaseModel) or isinstance(value, _PROTOCOL_MODELS):
         return value
     data = value.model_dump(mode="json", by_alias=True)
     return CallToolResult(content=[TextContent(type="text", text=compact_text(value, data))], structured_content=data)
