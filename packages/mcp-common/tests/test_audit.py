@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -286,56 +285,29 @@ def test_a_write_error_is_clear_counted_and_raised(tmp_path: Path) -> None:
     assert log.stats.write_errors == {"ENOSPC": 2}
 
 
-@contextlib.contextmanager
-def small_tmpfs(where: Path, size: str = "64k") -> Iterator[Path]:
-    """A tiny tmpfs: a real full disk. Needs root and mount(2)."""
-    where.mkdir()
-    command = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)]
-    mounted = subprocess.run(command, capture_output=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.decode().strip() or 'not root'})")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        with contextlib.suppress(OSError):
-            while True:
-                os.write(fd, b"x" * 4096)
-    finally:
-        os.close(fd)
-    return filler
-
-
-def test_a_full_disk_tears_one_line_and_the_chain_survives_it(tmp_path: Path) -> None:
-    with small_tmpfs(tmp_path / "disk") as disk:
-        path = disk / "audit.jsonl"
-        log = write_calls(path, 3)
-        filler = fill(disk)
-        failures = 0
-        for i in range(3, 200):
-            try:
-                log.record(call(i, arguments={"keyword": "y" * 200}))
-            except AuditWriteError as exc:
-                assert exc.errno == errno.ENOSPC
-                failures += 1
-                if failures == 3:
-                    break
-        assert log.stats.write_errors["ENOSPC"] == 3
-        filler.unlink()  # the operator frees space; the server carries on
-        log.record(call(999))
-        result = verify(path)
-        # tmpfs filled the audit file's last page with the head of one line, then refused: one torn line.
-        assert result.intact and [p.kind for p in result.problems] == ["torn"]
-        written = lines(path)
-        torn_line = result.problems[0].line
-        assert json.loads(written[-1])["arguments"] == {"namespace": "ns999"} and torn_line == len(written) - 1
-        assert json.loads(written[-1])["torn"]["bytes"] == len(written[torn_line - 1].encode())
+def test_a_full_disk_tears_one_line_and_the_chain_survives_it(small_disk: Any) -> None:
+    path = small_disk.path / "audit.jsonl"
+    log = write_calls(path, 3)
+    small_disk.fill()
+    failures = 0
+    for i in range(3, 200):
+        try:
+            log.record(call(i, arguments={"keyword": "y" * 200}))
+        except AuditWriteError as exc:
+            assert exc.errno == errno.ENOSPC
+            failures += 1
+            if failures == 3:
+                break
+    assert log.stats.write_errors["ENOSPC"] == 3
+    small_disk.free()  # the operator frees space; the server carries on
+    log.record(call(999))
+    result = verify(path)
+    # tmpfs filled the audit file's last page with the head of one line, then refused: one torn line.
+    assert result.intact and [p.kind for p in result.problems] == ["torn"]
+    written = lines(path)
+    torn_line = result.problems[0].line
+    assert json.loads(written[-1])["arguments"] == {"namespace": "ns999"} and torn_line == len(written) - 1
+    assert json.loads(written[-1])["torn"]["bytes"] == len(written[torn_line - 1].encode())
 
 
 def test_file_lock_excludes_a_second_holder(tmp_path: Path) -> None:

@@ -65,10 +65,12 @@ def build(audit: AuditLog, store: Store, timeout_s: float = 30) -> MCPServer[Any
     )
 
     @server.tool(annotations=DESTRUCTIVE)
-    async def set_value(value: int) -> str:
-        """Set the value."""
+    async def set_value(value: int, notes: int = 0) -> str:
+        """Set the value; `notes` long notes make the intent line longer than a disk page."""
+        details: dict[str, Any] = {"from": store.value, "to": value, "api_token": "tok-secret-1"}
+        details |= {f"note{i}": "n" * 250 for i in range(notes)}
         try:
-            async with audited_effect("set", {"from": store.value, "to": value, "api_token": "tok-secret-1"}):
+            async with audited_effect("set", details):
                 await run_blocking(store.set, value, timeout_s=timeout_s, what="set")
         finally:
             store.finished.set()
@@ -170,6 +172,39 @@ async def test_when_the_intent_cannot_be_written_nothing_changes(tmp_path: Path)
     text = result.content[0].text  # type: ignore[union-attr]
     assert "refused: the change was not made" in text and "No space left on device" in text
     assert audit.stats.write_errors["ENOSPC"] >= 2  # the intent, then the call's own line
+
+
+async def test_a_full_disk_refuses_the_change_and_verify_names_the_torn_line_once(small_disk: Any) -> None:
+    path = small_disk.path / "audit.jsonl"
+    store = Store()
+    store.gate.set()
+    audit = AuditLog(path)
+    async with Client(build(audit, store)) as client:
+        assert not (await client.call_tool("set_value", {"value": 1})).is_error  # intent, outcome, call
+        small_disk.fill()
+        # An intent longer than the page the log's last line left room in: part of it lands, then ENOSPC.
+        refused = await client.call_tool("set_value", {"value": 2, "notes": 20})
+        small_disk.free()  # the operator frees space; the server carries on
+        assert not (await client.call_tool("read_value", {})).is_error
+    assert refused.is_error and store.value == 1  # the second change never happened
+    assert "refused: the change was not made" in refused.content[0].text  # type: ignore[union-attr]
+    assert "No space left on device" in refused.content[0].text  # type: ignore[union-attr]
+    result = verify(path)
+    assert result.intact and [p.kind for p in result.problems] == ["torn"]
+    events = [(r.get("event"), r.get("outcome")) for r in records_after_torn(path)]
+    assert events[:3] == [("intent", None), ("effect", "done"), ("call", "ok")]
+    assert ("intent", None) not in events[3:]  # no intent for the refused change survived whole
+    assert events[-1] == ("call", "ok")  # the read after the disk was freed
+
+
+def records_after_torn(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue  # the torn fragment verify reported
+    return out
 
 
 async def test_a_read_cancelled_by_the_client_is_audited(tmp_path: Path) -> None:
