@@ -110,7 +110,7 @@ def storing_rates(client: Client) -> dict[str, float]:
     return rates
 
 
-def run(rows: int, data_dir: Path, iterations: int) -> dict[str, Any]:
+def run(rows: int, data_dir: Path, iterations: int, *, audit: bool = True) -> dict[str, Any]:
     settings = LogsSettings(data_dir=data_dir)
     scenario = build_scenario()
     load_before = os.getloadavg()
@@ -139,7 +139,7 @@ def run(rows: int, data_dir: Path, iterations: int) -> dict[str, Any]:
         "merges_settled_after_s": round(settled, 1),
         "parts_after": int(parts.result_rows[0][0]),
     }
-    tools = anyio.run(lambda: bench.measure(data_dir, iterations=iterations))
+    tools = anyio.run(lambda: bench.measure(data_dir, iterations=iterations, audit=audit))
     return {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before]},
@@ -154,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=BENCH_DIR, help="a scratch store (replaced)")
     parser.add_argument("--out", type=Path, default=Path(".lab/bench/logs.json"))
     parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--no-audit", action="store_true", help="tools without the audit log (users run with it)")
     args = parser.parse_args(argv)
-    result = run(args.rows, args.data_dir, args.iterations)
+    result = run(args.rows, args.data_dir, args.iterations, audit=not args.no_audit)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     gen = result["generator"]

@@ -139,3 +139,32 @@ async def test_released_store_serves_again(tmp_path: Path, known_dataset: Callab
     async with Client(create_server(settings)) as client:
         tools = (await client.list_tools()).tools
     assert len(tools) == 7
+
+
+def test_a_clickhouse_without_text_indexes_gets_a_bloom_filter(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The compose lab's ClickHouse 25.8 has no text index of this kind; a server with it disabled refuses it the
+    same way. The schema falls back to a token bloom filter and says so; searches answer the same."""
+    import clickhouse_connect
+
+    client = clickhouse_connect.get_client(
+        interface="chdb", path=str(tmp_path / "store"), settings={"enable_full_text_index": 0}
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="logs_mcp.store"):
+            assert apply_schema(client, "logs") == "bloom"
+            assert apply_schema(client, "logs") == "bloom"  # idempotent
+        assert "no text index on this ClickHouse" in caplog.text
+        indexes = client.query(
+            "SELECT name, type FROM system.data_skipping_indices WHERE table = 'application_logs' ORDER BY name"
+        ).result_rows
+        assert indexes == [("message_words", "tokenbf_v1"), ("trace_id_bloom", "bloom_filter")]
+        client.command("INSERT INTO application_logs (timestamp, service, level, host, message) VALUES "
+                       "(now64(3), 'a', 'ERROR', 'h', 'java.lang.OutOfMemoryError: Java heap space')")  # fmt: skip
+        found = client.query(
+            "SELECT count() FROM application_logs WHERE hasToken(lowerUTF8(message), 'outofmemoryerror')"
+        ).result_rows
+        assert found == [(1,)]
+    finally:
+        client.close()

@@ -9,8 +9,9 @@ from logs_mcp.windows import iso_ms
 
 SCHEMA_NOTE = """\
 - `application_logs` is sorted by `timestamp` (newest-first reads stop early), partitioned by day, kept 30 days.
-- A bloom filter on `trace_id` finds a trace's few granules; a token bloom filter on `lowerUTF8(message)`
-  skips granules lacking a whole word of a multi-word keyword.
+- A bloom filter on `trace_id` finds a trace's few granules; a text (inverted) index on the words of
+  `lowerUTF8(message)` finds the lines holding a word without reading the others: search_logs' default
+  match=word uses it on any window; match=substring (inside longer words too) reads the window's lines.
 - `signature` is the message with ids, numbers, hex and durations replaced (`log_signature()`): what
   count_errors(group_by=message) and log_patterns group by.
 - The projection `minute_counts` keeps lines per minute, service, level, host and signature, so counts,

@@ -31,6 +31,7 @@ class SearchResult(CompactModel):
     service: str | None = None
     level: str | None = None
     keyword: str | None = None
+    match: str | None = None  # word or substring, when there is a keyword
     order: str = "newest"
     count: int
     truncated: bool

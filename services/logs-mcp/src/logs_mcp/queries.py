@@ -39,6 +39,12 @@ SUSTAINED = 3  # buckets in a row above the threshold
 
 MAX_SERVICE = 256
 ORDERS = {"newest": "DESC", "oldest": "ASC"}
+MATCHES = ("word", "substring")
+MAX_TOKENS = 8  # word conditions per search (the longest words of the keyword: the most selective)
+# A word as ClickHouse's token functions see it: a run of ASCII letters and digits or of non-ASCII characters.
+# hasToken takes only ASCII needles, so words holding a non-ASCII character are matched as substrings only.
+WORD_RUN = re.compile(r"[A-Za-z0-9\u0080-\U0010ffff]+")
+ASCII_WORD = re.compile(r"[a-z0-9]+")
 # Defence in depth behind the JSON schema: trace ids are plain tokens (they are bound either way).
 TRACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 MAX_KEYWORD = 200
@@ -78,6 +84,30 @@ def like_pattern(keyword: str | None) -> str:
     return f"%{escaped}%"
 
 
+def word_tokens(keyword: str | None) -> list[str]:
+    """The keyword's words that each matching line must hold as a whole word (match=word): its runs of ASCII
+    letters and digits, lowercased, longest first, at most MAX_TOKENS. Bound as parameters, like every value."""
+    if not keyword:
+        return []
+    runs = {run for run in WORD_RUN.findall(keyword.lower()) if ASCII_WORD.fullmatch(run)}
+    return sorted(runs, key=lambda run: (-len(run), run))[:MAX_TOKENS]
+
+
+def keyword_condition(keyword: str | None, match: str) -> tuple[str, dict[str, str]]:
+    """The keyword's SQL condition (chosen from fixed text by the match and the number of words) and its bound
+    parameters: nothing without a keyword; match=word: each word a whole word of the line (hasToken, which the
+    message index answers) and the keyword a case-insensitive substring; match=substring: a LIKE pattern."""
+    if keyword is None:
+        return "", {}
+    pattern = like_pattern(keyword)
+    tokens = word_tokens(keyword) if match == "word" else []
+    if match == "substring" or not tokens:  # no ASCII word to look up: a substring it is
+        return "\n  AND lowerUTF8(message) LIKE lowerUTF8({pattern:String})", {"pattern": pattern}
+    words = "".join(f"\n  AND hasToken(lowerUTF8(message), {{token{i}:String}})" for i in range(len(tokens)))
+    condition = f"{words}\n  AND positionCaseInsensitiveUTF8(message, {{keyword:String}}) > 0"
+    return condition, {"keyword": keyword, **{f"token{i}": token for i, token in enumerate(tokens)}}
+
+
 def line_of(row: dict[str, Any]) -> LogLine:
     return LogLine(
         timestamp=iso_ms(row["ts_ms"]),
@@ -106,19 +136,26 @@ def search_logs(
     keyword: str | None = None,
     limit: int = 20,
     order: str = "newest",
+    match: str = "word",
 ) -> SearchResult:
-    """The newest (or oldest) lines of the window matching every filter; the keyword is a literal substring."""
+    """The newest (or oldest) lines of the window matching every filter. The keyword is a literal, case-insensitive
+    substring of the message; with match=word its words must also be whole words of the line (the message index
+    finds those without reading the window), with match=substring they may sit inside longer words."""
     if order not in ORDERS:
         raise ToolError(f"order {order[:40]!r} is not allowed; allowed: {', '.join(ORDERS)}")
+    if match not in MATCHES:
+        raise ToolError(f"match {match[:40]!r} is not allowed; allowed: {', '.join(MATCHES)}")
+    condition, bound = keyword_condition(keyword, match)
     parameters = {
         "since": window.since,
         "until": window.until,
         "service": check_service(service),
         "level": check_level(level),
-        "pattern": like_pattern(keyword),
         "limit": limit + 1,  # one more tells whether there are more
+        **bound,
     }
-    rows = store.rows("search_logs", parameters, direction=ORDERS[order])
+    rows = store.rows("search_logs", parameters, direction=ORDERS[order], keyword=condition)
+    tokens = word_tokens(keyword) if match == "word" else []
     truncated = len(rows) > limit
     lines = [line_of(row) for row in rows[:limit]]
     hint = None
@@ -126,6 +163,11 @@ def search_logs(
         hint = (
             f"more lines match; these are the {order} {limit}. Narrow with service, level or keyword, a shorter "
             "time_range, or raise limit (at most 100); count_errors and log_patterns summarize instead"
+        )
+    elif not lines and tokens:
+        hint = (
+            f"no line holds {keyword!r} as whole words; match='substring' also finds it inside longer words (it reads "
+            "every line of the window: slower), or widen time_range, drop a filter, check names with list_services"
         )
     elif not lines:
         hint = "no lines match; widen time_range, drop a filter, or check service names with list_services"
@@ -135,6 +177,7 @@ def search_logs(
         service=service,
         level=level,
         keyword=keyword,
+        match=match if keyword else None,
         order=order,
         count=len(lines),
         truncated=truncated,

@@ -57,7 +57,8 @@ def log_line(line: LogLine) -> str:
 
 def search_text(result: SearchResult) -> str:
     filters = [f"{name}={value!r}" for name, value in (("service", result.service), ("level", result.level),
-               ("keyword", result.keyword)) if value]  # fmt: skip
+               ("keyword", result.keyword), ("match", result.match if result.match == "substring" else None))
+               if value]  # fmt: skip
     head = (
         f"{result.count} lines, {result.order} first, {result.time_range} ({_window(result.window)})"
         + (f", {' '.join(filters)}" if filters else "")

@@ -124,8 +124,8 @@ def create_server(
             Field(
                 min_length=1,
                 max_length=queries.MAX_KEYWORD,
-                description="Text the message must contain: a literal, case-insensitive substring "
-                "(%, _, quotes and SQL words are plain text).",
+                description="Text the message must contain, literally and case-insensitively (%, _, quotes and SQL "
+                "words are plain text), e.g. OutOfMemoryError, 'connection refused', tx-abc123.",
             ),
         ] = None,
         time_range: TimeRangeArg = "1h",
@@ -134,6 +134,14 @@ def create_server(
             Literal["newest", "oldest"],
             Field(description="newest first (default), or oldest first: the first error of a window."),
         ] = "newest",
+        match: Annotated[
+            Literal["word", "substring"],
+            Field(
+                description="word (default): the keyword's words are whole words of the line (OutOfMemoryError "
+                "finds java.lang.OutOfMemoryError, not OutOfMemoryErrors); answered from the index, fast on any "
+                "window. substring: anywhere, inside longer words too; reads every line of the window (slower)."
+            ),
+        ] = "word",
     ) -> SearchResult:
         """Search application log lines, newest first, by service, level and/or a keyword in the message.
 
@@ -151,6 +159,7 @@ def create_server(
             keyword=keyword,
             limit=limit,
             order=order,
+            match=match,
             what="search_logs",
         )
 

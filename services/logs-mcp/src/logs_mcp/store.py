@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TABLES = ("application_logs", "slow_queries")
+# The message index: ClickHouse's text index (26.x), or a token bloom filter where the server has none (the compose
+# lab's 25.8, or enable_full_text_index = 0). search_logs' hasToken uses either; the answers are the same.
+TEXT_INDEX = "TYPE text(tokenizer = 'splitByNonAlpha') GRANULARITY 64"
+BLOOM_INDEX = "TYPE tokenbf_v1(8192, 2, 0) GRANULARITY 1"
 
 # ClickHouse error codes of the per-query limits, and what each means to the caller.
 _LIMIT_ERRORS = {
@@ -182,12 +186,26 @@ def connect(settings: LogsSettings, *, writer: bool = False) -> Client:
         ) from None
 
 
-def apply_schema(client: Client, database: str) -> None:
-    """Create the database, `log_signature` and the tables if they do not exist (idempotent)."""
+def apply_schema(client: Client, database: str) -> str:
+    """Create the database, `log_signature` and the tables if they do not exist (idempotent); the message index's
+    kind: "text", or "bloom" where the server refuses text indexes (logged as a warning)."""
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
     client.command("CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters={"db": database})
     client.database = database
-    for statement in schema_statements():
-        client.command(statement)
+    kind = "text"
+    for written in schema_statements():
+        statement = written.replace(TEXT_INDEX, BLOOM_INDEX) if kind == "bloom" else written
+        try:
+            client.command(statement)
+        except DatabaseError as exc:
+            if TEXT_INDEX not in statement:
+                raise
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "no detail"
+            logger.warning("no text index on this ClickHouse (%s); indexing messages with a token bloom filter", first)
+            kind = "bloom"
+            client.command(statement.replace(TEXT_INDEX, BLOOM_INDEX))
+    return kind
 
 
 def open_writer(settings: LogsSettings) -> Client:
