@@ -201,13 +201,13 @@ def test_docker_commands_outside_a_checkout_say_where_to_run_them(
 
 def test_seed_cluster_then_status_shows_the_clock_and_counts(lab_dir: Path) -> None:
     seeded = runner.invoke(app, ["seed", "cluster", "--now", NOW])
-    assert seeded.exit_code == 0 and "19 pods" in seeded.stdout
+    assert seeded.exit_code == 0 and "23 pods" in seeded.stdout
     state = labstate.read_state(lab_dir)
     assert state is not None and state.clock_text() == NOW
-    assert state.stores["cluster"].counts["pods"] == 19
+    assert state.stores["cluster"].counts["pods"] == 23
     status = runner.invoke(app, ["status"])
     assert status.exit_code == 0, status.output
-    assert f"scenario clock: {NOW}" in status.stdout and "19 pods" in status.stdout
+    assert f"scenario clock: {NOW}" in status.stdout and "23 pods" in status.stdout
     assert "missing" in status.stdout, "logs and runbooks are not seeded yet"
 
 

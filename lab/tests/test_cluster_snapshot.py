@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ MODELS = {
     "deployments.json": ("V1DeploymentList", "apps/v1", "Deployment"),
     "replicasets.json": ("V1ReplicaSetList", "apps/v1", "ReplicaSet"),
     "statefulsets.json": ("V1StatefulSetList", "apps/v1", "StatefulSet"),
+    "jobs.json": ("V1JobList", "batch/v1", "Job"),
+    "cronjobs.json": ("V1CronJobList", "batch/v1", "CronJob"),
     "events.json": ("CoreV1EventList", "v1", "Event"),
 }
 
@@ -167,10 +170,10 @@ def test_pod_model_fields(snapshot: Path) -> None:
 def test_owner_references_point_at_listed_objects(snapshot: Path) -> None:
     owners = {
         (item.kind, item.metadata.namespace, item.metadata.name): item.metadata.uid
-        for name in ("replicasets.json", "statefulsets.json", "deployments.json")
+        for name in ("replicasets.json", "statefulsets.json", "deployments.json", "jobs.json", "cronjobs.json")
         for item in _model(snapshot, name).items
     }
-    for name in ("pods.json", "replicasets.json"):
+    for name in ("pods.json", "replicasets.json", "jobs.json"):
         for item in _model(snapshot, name).items:
             for ref in item.metadata.owner_references or []:
                 assert owners[(ref.kind, item.metadata.namespace, ref.name)] == ref.uid
@@ -292,7 +295,11 @@ def test_rewrite_replaces_the_snapshot_cleanly(scenario: Scenario, tmp_path: Pat
 
     later = build_scenario(now=NOW + timedelta(hours=1))
     write_cluster_snapshot(later, out)
-    assert _files(out) == first
+    write_cluster_snapshot(later, tmp_path / "fresh")
+    assert _files(out) == _files(tmp_path / "fresh")
+    # the same objects, but a CronJob's last Job is named after its scheduled minute: an hour later, another run
+    assert len(_files(out)) == len(first) and "logs/auth/session-cleanup-29928413-8xk2p/cleanup.log" in _files(out)
+    shutil.rmtree(tmp_path / "fresh")
     assert not (out / "logs" / "payments" / "gone-pod").exists()
     assert _load(out, "manifest.json")["captured_at"] == "2026-11-26T15:23:30Z"
     assert [p.name for p in tmp_path.iterdir()] == ["cluster"]  # no staging or retired directories left
@@ -314,3 +321,36 @@ def test_refuses_to_replace_a_directory_that_is_not_a_snapshot(scenario: Scenari
         write_cluster_snapshot(scenario, out)
     assert _files(out) == {"notes.txt"}
     assert [p.name for p in tmp_path.iterdir()] == ["precious"]
+
+
+# -- the batch workloads ---------------------------------------------------------------------------------
+
+
+def test_the_nightly_cronjob_and_its_last_run(snapshot: Path) -> None:
+    cronjob = next(c for c in _model(snapshot, "cronjobs.json").items if c.metadata.name == "settlement-export")
+    assert cronjob.spec.schedule == "30 2 * * *"  # the course's T is 14:23:30: 11 h 53 min earlier
+    assert cronjob.status.last_schedule_time == datetime(2026, 11, 26, 2, 30, tzinfo=UTC)
+    assert cronjob.status.last_successful_time > cronjob.status.last_schedule_time
+    job = next(j for j in _model(snapshot, "jobs.json").items if j.metadata.name.startswith("settlement-export-"))
+    assert job.metadata.name == f"settlement-export-{int(datetime(2026, 11, 26, 2, 30, tzinfo=UTC).timestamp()) // 60}"
+    assert [(c.type, c.status) for c in job.status.conditions] == [("Complete", "True")] and job.status.succeeded == 1
+    pod = next(p for p in _model(snapshot, "pods.json").items if p.metadata.name.startswith(job.metadata.name))
+    assert pod.status.phase == "Succeeded"
+    assert pod.status.container_statuses[0].state.terminated.reason == "Completed"
+    ready = next(c for c in pod.status.conditions if c.type == "Ready")
+    assert (ready.status, ready.reason) == ("False", "PodCompleted")
+
+
+def test_the_failed_job_and_its_two_attempts(snapshot: Path) -> None:
+    job = next(j for j in _model(snapshot, "jobs.json").items if j.metadata.name == "ledger-backfill")
+    assert job.spec.backoff_limit == 1 and job.status.failed == 2 and not job.status.succeeded
+    failed = job.status.conditions[0]
+    assert (failed.type, failed.status, failed.reason) == ("Failed", "True", "BackoffLimitExceeded")
+    pods = [p for p in _model(snapshot, "pods.json").items if p.metadata.name.startswith("ledger-backfill-")]
+    assert [p.status.phase for p in pods] == ["Failed", "Failed"]
+    assert {p.status.container_statuses[0].state.terminated.exit_code for p in pods} == {1}
+    assert all(p.metadata.labels["job-name"] == "ledger-backfill" for p in pods)
+    log = (snapshot / "logs/payments/ledger-backfill-7m2qk/backfill.log").read_text()
+    assert "InsufficientPrivilege: permission denied for table ledger_entries" in log
+    events = [e for e in _model(snapshot, "events.json").items if e.involved_object.name == "ledger-backfill"]
+    assert ("Warning", "BackoffLimitExceeded") in {(e.type, e.reason) for e in events}

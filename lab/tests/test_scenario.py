@@ -15,6 +15,7 @@ from sre_lab.scenario import (
     Scenario,
     ScenarioDataError,
     SecretKeyRef,
+    TerminatedState,
     WaitingState,
     backoff_before_restart,
     build_scenario,
@@ -121,7 +122,10 @@ def test_other_workloads_present(scenario: Scenario) -> None:
     assert {"prometheus", "grafana"} <= {w.name for w in scenario.workloads if w.namespace == "monitoring"}
     assert scenario.pod("fraud-ml-01").workload == "fraud-detection"
     assert scenario.pod("auth-svc-xyz99").workload == "auth-service"
-    assert len(scenario.pods_in("auth")) == 2
+    assert [p.workload for p in scenario.pods_in("auth")].count("auth-service") == 2
+    kinds = {w.name: w.kind for w in scenario.workloads if w.kind in ("Job", "CronJob")}
+    assert sorted(kinds.values()) == ["CronJob", "CronJob", "Job", "Job", "Job"]  # two CronJobs' last runs, one by hand
+    assert kinds["settlement-export"] == kinds["session-cleanup"] == "CronJob" and kinds["ledger-backfill"] == "Job"
     for name in ("redis-primary-0", "redis-replica-0"):
         redis = scenario.pod(name)
         assert redis.status == "Running" and redis.ready
@@ -244,7 +248,7 @@ def test_events_are_series_within_the_clock(scenario: Scenario) -> None:
     for event in scenario.events:
         assert event.first <= event.at <= NOW, event
         assert event.count >= 1
-        if event.type == "Warning":
+        if event.type == "Warning" and event.kind == "Pod":  # a crash loop's series
             assert event.count > 1 and event.first < event.at, event
     pod_names = {p.name for p in scenario.pods}
     for event in scenario.events:
@@ -431,3 +435,17 @@ def test_an_unknown_moment_in_the_data_is_a_clear_error(monkeypatch: pytest.Monk
     monkeypatch.setattr(loader, "incident_data", lambda: data)
     with pytest.raises(ScenarioDataError, match="unknown moment 'rolout'"):
         build_scenario(now=NOW)
+
+
+def test_job_pods_ran_to_their_end(scenario: Scenario) -> None:
+    attempts = [p for p in scenario.pods if p.workload == "ledger-backfill"]
+    assert [(p.phase, p.status, p.ready, p.restarts) for p in attempts] == [("Failed", "Error", False, 0)] * 2
+    first, retry = (p.state for p in attempts)
+    assert isinstance(first, TerminatedState) and isinstance(retry, TerminatedState)
+    assert retry.started_at - first.finished_at >= timedelta(seconds=10), "the Job controller backs off before a retry"
+    job = scenario.workload("ledger-backfill")
+    assert job.batch is not None and job.batch.outcome == "Failed" and job.batch.finished > retry.finished_at
+    logs = scenario.container_logs(attempts[0].name)
+    assert logs[-1].endswith("Backfill aborted after 0 of 1284310 rows") and len(logs) == 4
+    export = next(p for p in scenario.pods if p.workload.startswith("settlement-export-"))
+    assert (export.phase, export.status) == ("Succeeded", "Completed")

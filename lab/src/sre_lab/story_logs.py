@@ -145,7 +145,17 @@ class _Periodic:
 
 
 def insert_records(client: Client, records: Sequence[LogRecord], namespace_of: Mapping[str, str]) -> None:
-    """Insert story rows column-wise; ClickHouse fills `signature` (its DEFAULT is log_signature(message))."""
+    """Insert story rows column-wise, with their signatures.
+
+    The signature is the store's own `log_signature(message)` (the column's DEFAULT), asked once per distinct
+    message: the story's 16 k lines hold about 1.6 k messages, and the signature's regex rules are most of an
+    insert's cost when the column is left to its DEFAULT.
+    """
+    distinct = sorted({record.message for record in records})
+    result = client.query(
+        "SELECT arrayMap(m -> log_signature(m), {messages:Array(String)})", parameters={"messages": distinct}
+    )
+    signature_of = dict(zip(distinct, result.result_rows[0][0], strict=True))
     columns: list[list[Any]] = [
         [record.at for record in records],
         [record.service for record in records],
@@ -158,8 +168,9 @@ def insert_records(client: Client, records: Sequence[LogRecord], namespace_of: M
         [record.message for record in records],
         [record.duration_ms for record in records],
         [record.status_code for record in records],
+        [signature_of[record.message] for record in records],
     ]
-    client.insert("application_logs", columns, column_names=LOG_COLUMNS, column_oriented=True)
+    client.insert("application_logs", columns, column_names=(*LOG_COLUMNS, "signature"), column_oriented=True)
 
 
 # -- slow queries ----------------------------------------------------------------------------------------

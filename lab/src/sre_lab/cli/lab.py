@@ -176,7 +176,7 @@ def status(embedded: EmbeddedFlag = True) -> None:
         if record is None or not where.exists():
             table.add_row(name, str(where), "[red]missing[/]", "")
             continue
-        holds = ", ".join(f"{count:,} {what}" for what, count in record.counts.items())
+        holds = _holds(name, record.counts)
         stale = " [yellow](other clock)[/]" if name in state.stale_stores() else ""
         table.add_row(name, str(where), f"{ago(now - record.seeded_at)} ago{stale}", holds)
     for log in sorted(stores.audit.glob("*.jsonl")):
@@ -217,6 +217,17 @@ def down(
     _confirm(f"Delete the embedded lab's data in {root}?", yes)
     labstate.remove_lab(root)
     console.print(f"removed {root}")
+
+
+def _holds(store: str, counts: dict[str, int]) -> str:
+    """What a store holds, in a few words."""
+    if store == "cluster":
+        workloads = sum(counts.get(kind, 0) for kind in ("deployments", "statefulsets", "jobs", "cronjobs"))
+        return (
+            f"{counts.get('pods', 0)} pods, {workloads} workloads in {counts.get('namespaces', 0)} namespaces, "
+            f"{counts.get('events', 0)} events"
+        )
+    return ", ".join(f"{count:,} {what.replace('_', ' ')}" for what, count in counts.items())
 
 
 def _confirm(question: str, yes: bool) -> None:

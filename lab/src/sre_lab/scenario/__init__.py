@@ -16,7 +16,9 @@ ready, on-call scaled the deployment to 5 at T−23 min (``payment-gw-jkl78`` an
 that young). Meanwhile Redis is evicting keys under memory pressure, so fraud-detection misses its velocity
 cache and inference exceeds 500 ms on misses, and the card network's authorization API slows down: calls
 from ``payment-gw-abc12`` time out after 30 s and its circuit breaker opens. Grafana's roll-out 40 minutes
-ago and the ``batch-sa`` token warning are red herrings.
+ago, the ``batch-sa`` token warning and the batch workloads (the nightly ``settlement-export`` CronJob, the
+hourly ``session-cleanup`` and the ``ledger-backfill`` Job someone started by hand, which failed on a missing
+table privilege) are red herrings.
 
 Timeline
 --------

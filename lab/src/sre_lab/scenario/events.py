@@ -1,12 +1,13 @@
 """The cluster's events, derived from the pods and the moments: each crash loop's series (OOMKilled, BackOff,
-Unhealthy, Pulled/Created/Started), the scale-up and its new pods, grafana's roll-out, the auth CronJob's run."""
+Unhealthy, Pulled/Created/Started), the scale-up and its new pods, grafana's roll-out, and the batch workloads'
+runs (each CronJob's last Job, each Job's pods and how it ended)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sre_lab.scenario.model import PodState, Timeline, TimelineEvent, Workload
+from sre_lab.scenario.model import PodState, TerminatedState, Timeline, TimelineEvent, Workload
 
 
 def derive_events(
@@ -77,19 +78,9 @@ def derive_events(
                       "kubelet", host="worker-02", container="grafana"),
     ]  # fmt: skip
 
-    # auth: the hourly session-cleanup CronJob (a Job's name is its scheduled time in minutes)
-    cron = tl.session_cleanup
-    job = f"session-cleanup-{int(cron.timestamp()) // 60}"
-    events += [
-        TimelineEvent(cron, "auth", "cronjob/session-cleanup", "Normal", "SuccessfulCreate", f"Created job {job}",
-                      "cronjob-controller"),
-        TimelineEvent(cron, "auth", f"job/{job}", "Normal", "SuccessfulCreate", f"Created pod: {job}-8xk2p",
-                      "job-controller"),
-        TimelineEvent(cron + timedelta(seconds=38), "auth", f"job/{job}", "Normal", "Completed", "Job completed",
-                      "job-controller"),
-        TimelineEvent(cron + timedelta(seconds=40), "auth", "cronjob/session-cleanup", "Normal", "SawCompletedJob",
-                      f"Saw completed job: {job}, status: Complete", "cronjob-controller"),
-    ]  # fmt: skip
+    # the batch workloads: each CronJob's last run, each Job's pods (one per attempt) and how it ended
+    for job in (w for w in workloads if w.kind == "Job" and w.batch is not None):
+        events += _job_events(job, [p for p in pods if p.workload == job.name])
     return tuple(sorted(events, key=lambda e: (e.at, e.namespace, e.involved, e.reason)))
 
 
@@ -116,3 +107,41 @@ def _pod_start_events(pod: PodState, workload: Workload) -> list[TimelineEvent]:
 
 
 # (ms after the trace's base, host pod, level, logger, duration_ms, status_code, message); service = the pod's
+
+
+def _job_events(job: Workload, pods: list[PodState]) -> list[TimelineEvent]:
+    """The controllers' and the kubelet's events of one Job run (and of the CronJob that started it)."""
+    batch, ns = job.batch, job.namespace
+    assert batch is not None and batch.finished is not None
+    events: list[TimelineEvent] = []
+    if batch.owner:
+        events += [
+            TimelineEvent(job.created, ns, f"cronjob/{batch.owner}", "Normal", "SuccessfulCreate",
+                          f"Created job {job.name}", "cronjob-controller"),
+            TimelineEvent(batch.finished + timedelta(seconds=2), ns, f"cronjob/{batch.owner}", "Normal",
+                          "SawCompletedJob", f"Saw completed job: {job.name}, status: {batch.outcome}",
+                          "cronjob-controller"),
+        ]  # fmt: skip
+    for pod in pods:
+        started = pod.state.started_at if isinstance(pod.state, TerminatedState) else pod.created
+        steps = (
+            ("Scheduled", f"Successfully assigned {ns}/{pod.name} to {pod.node}", "default-scheduler", pod.created),
+            ("Pulled", f'Container image "{job.image}" already present on machine', "kubelet", started),
+            ("Created", f"Created container {pod.container}", "kubelet", started),
+            ("Started", f"Started container {pod.container}", "kubelet", started),
+        )
+        events.append(TimelineEvent(pod.created, ns, f"job/{job.name}", "Normal", "SuccessfulCreate",
+                                    f"Created pod: {pod.name}", "job-controller"))  # fmt: skip
+        events += [
+            TimelineEvent(at, ns, f"pod/{pod.name}", "Normal", reason, message, source,
+                          host=pod.node if source == "kubelet" else None,
+                          container=pod.container if source == "kubelet" else None)
+            for reason, message, source, at in steps
+        ]  # fmt: skip
+    if batch.outcome == "Complete":
+        events.append(TimelineEvent(batch.finished, ns, f"job/{job.name}", "Normal", "Completed", "Job completed",
+                                    "job-controller"))  # fmt: skip
+    else:
+        events.append(TimelineEvent(batch.finished, ns, f"job/{job.name}", "Warning", "BackoffLimitExceeded",
+                                    "Job has reached the specified backoff limit", "job-controller"))  # fmt: skip
+    return events

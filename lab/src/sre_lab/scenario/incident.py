@@ -18,6 +18,7 @@ from sre_lab.scenario.model import (
     Node,
     PodState,
     SlowQuery,
+    TerminatedState,
     Timeline,
     TimelineEvent,
     Trace,
@@ -120,15 +121,16 @@ class Scenario:
             start = pod.last_state.started_at if pod.last_state else pod.created
             return _records(self.crash_loop.startup, start, service, pod.name)
         started = pod.state.started_at
+        ended = pod.state.finished_at if isinstance(pod.state, TerminatedState) else self.now
         profile = self.log_profiles[service]
         records = _records(profile.startup, started, service, pod.name)
         if profile.heartbeat is not None:
             level, logger, message = profile.heartbeat
             records.extend(
                 LogRecord(at, service, pod.name, level, logger, message)
-                for at in _every(started + profile.every, self.now, profile.every)
+                for at in _every(started + profile.every, ended, profile.every)
             )
-        records.extend(r for r in self.story_records() if r.host == pod.name and started <= r.at <= self.now)
+        records.extend(r for r in self.story_records() if r.host == pod.name and started <= r.at <= ended)
         return sorted(records, key=lambda r: r.at)
 
     def container_logs(self, pod_name: str, previous: bool = False) -> list[str]:

@@ -11,16 +11,17 @@ import functools
 import random
 import re
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import yaml
 
 from sre_lab.scenario.events import derive_events
 from sre_lab.scenario.incident import Scenario, backoff_before_restart, container_id, crash_schedule, uid
 from sre_lab.scenario.model import (
+    Batch,
     ContainerSpec,
     CrashLoop,
     Level,
@@ -158,6 +159,10 @@ def build_scenario(now: datetime | None = None, seed: int = 7) -> Scenario:
     workloads = tuple(_workload(w, clock) for w in data["workloads"])
     by_workload = {w.name: w for w in workloads}
     pods = tuple(_pod(p, by_workload[p["workload"]], clock, seed, kills, crash) for p in data["pods"])
+    batch = [_batch(b, clock, seed) for b in (*data.get("cronjobs", ()), *data.get("jobs", ()))]
+    workloads += tuple(w for made in batch for w in made.workloads)
+    pods += tuple(p for made in batch for p in made.pods)
+    by_workload = {w.name: w for w in workloads}
     service_of = {pod.name: by_workload[pod.workload].service for pod in pods}
     profiles = {
         service: LogProfile(
@@ -166,7 +171,7 @@ def build_scenario(now: datetime | None = None, seed: int = 7) -> Scenario:
             parse_duration(profile.get("every", data["cluster"]["heartbeat_every"])),
         )
         for service, profile in data["log_profiles"].items()
-    }
+    } | {made.service: LogProfile(made.logs, None, timedelta(hours=1)) for made in batch}
     return Scenario(
         now=clock.now,
         seed=seed,
@@ -321,3 +326,66 @@ def _trace(trace_id: str, data: Mapping[str, Any], clock: _Clock, service_of: Ma
 def _slow_query(data: Mapping[str, Any], clock: _Clock) -> SlowQuery:
     at, query = clock.at(data["at"]), clock.text(data["query"])
     return SlowQuery(at, data["service"], data["pod"], query, data["duration_ms"], data["rows_examined"])
+
+
+@dataclass(frozen=True)
+class _BatchMade:
+    service: str
+    workloads: tuple[Workload, ...]
+    pods: tuple[PodState, ...]
+    logs: tuple[LogLine, ...]
+
+
+def _batch(data: Mapping[str, Any], clock: _Clock, seed: int) -> _BatchMade:
+    """A CronJob with its last Job, or a Job of its own; each attempt of the Job is a pod that ran and exited."""
+    namespace, name, spec = data["namespace"], data["name"], _container(data["container"])
+    common = {"namespace": namespace, "service": name, "containers": (spec,),
+              "service_account": data.get("service_account", "default")}  # fmt: skip
+    made: list[Workload] = []
+    if "every" in data:  # a CronJob: its last run is a Job named after the scheduled minute
+        scheduled = clock.at(data["last_run"]).replace(second=0, microsecond=0)
+        every = parse_duration(data["every"])
+        schedule = {timedelta(days=1): f"{scheduled.minute} {scheduled.hour} * * *",
+                    timedelta(hours=1): f"{scheduled.minute} * * * *"}[every]  # fmt: skip
+        job_name, created, owner = f"{name}-{int(scheduled.timestamp()) // 60}", scheduled, name
+    else:
+        job_name, created, owner, scheduled, schedule = name, clock.at(data["created"]), "", None, ""
+    started, pods = created, []
+    for index, attempt in enumerate(data["attempts"]):
+        pod_name = f"{job_name}-{attempt['pod']}"
+        run_start = started + timedelta(seconds=3)  # scheduled, pulled, started
+        finished = run_start + parse_duration(attempt["run"])
+        ok = attempt["exit_code"] == 0
+        container = container_id(seed, pod_name, spec.name, run_start)
+        pods.append(
+            PodState(
+                name=pod_name, namespace=namespace, workload=job_name, node=attempt["node"], ip=attempt["ip"],
+                created=started, uid=uid(seed, "Pod", namespace, pod_name), container=spec.name,
+                phase="Succeeded" if ok else "Failed", status="Completed" if ok else "Error", ready=False,
+                restarts=0,
+                state=TerminatedState("Completed" if ok else "Error", attempt["exit_code"], run_start, finished,
+                                      container),
+                last_state=None, container_id=container, ready_since=finished, cpu_usage="0m", memory_usage="0Mi",
+            )
+        )  # fmt: skip
+        started = finished + timedelta(seconds=10 * 2**index)  # the Job controller's back-off before a retry
+    last = pods[-1].state
+    assert isinstance(last, TerminatedState)
+    outcome: Literal["Complete", "Failed"] = "Complete" if last.exit_code == 0 else "Failed"
+    done = last.finished_at + timedelta(seconds=1)
+    job = Workload(
+        **common, name=job_name, kind="Job", replicas=1, created=created,
+        labels=(("batch.kubernetes.io/job-name", job_name), ("job-name", job_name)),
+        batch=Batch(owner=owner, scheduled_at=scheduled, backoff_limit=data.get("backoff_limit", 6), started=created,
+                    finished=done, outcome=outcome, attempts=len(pods)),
+    )  # fmt: skip
+    made.append(job)
+    if owner:
+        success = done if outcome == "Complete" else None
+        history = tuple(data.get("history", (3, 1)))
+        made.insert(0, Workload(
+            **common, name=name, kind="CronJob", replicas=0, created=clock.at(data["created"]), labels=(),
+            batch=Batch(schedule=schedule, last_schedule=scheduled, last_success=success,
+                        concurrency_policy=data.get("concurrency_policy", "Allow"), history=(history[0], history[1])),
+        ))  # fmt: skip
+    return _BatchMade(name, tuple(made), tuple(pods), _lines(data["logs"]))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 Level = Literal["DEBUG", "INFO", "WARN", "ERROR"]
-WorkloadKind = Literal["Deployment", "StatefulSet", "Pod"]
+WorkloadKind = Literal["Deployment", "StatefulSet", "Pod", "Job", "CronJob"]
 
 # involved-object prefix → (apiVersion, kind), for events
 INVOLVED_KINDS = {
@@ -113,8 +113,26 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """What a Job or a CronJob adds to a workload (times are the API server's, in `status`)."""
+
+    schedule: str = ""  # CronJob: cron syntax
+    last_schedule: datetime | None = None  # CronJob: status.lastScheduleTime
+    last_success: datetime | None = None  # CronJob: status.lastSuccessfulTime
+    concurrency_policy: str = "Forbid"
+    history: tuple[int, int] = (3, 1)  # successfulJobsHistoryLimit, failedJobsHistoryLimit
+    owner: str = ""  # Job: the CronJob that created it
+    scheduled_at: datetime | None = None  # Job of a CronJob: the run it is
+    backoff_limit: int = 6
+    started: datetime | None = None  # Job: status.startTime
+    finished: datetime | None = None  # Job: completion (or failure) time
+    outcome: Literal["Complete", "Failed"] | None = None
+    attempts: int = 0  # Job: pods created (one per attempt, restartPolicy Never)
+
+
+@dataclass(frozen=True)
 class Workload:
-    """A Deployment, a StatefulSet, or (kind "Pod") a bare pod that is its own spec.
+    """A Deployment, a StatefulSet, a CronJob, a Job, or (kind "Pod") a bare pod that is its own spec.
 
     ``replicaset_hash`` is the pod-template-hash of a Deployment's current ReplicaSet, or the
     controller-revision hash of a StatefulSet. ``service`` is the name the workload logs under.
@@ -133,6 +151,7 @@ class Workload:
     revision: int = 1
     previous: Revision | None = None
     service_account: str = "default"
+    batch: Batch | None = None  # Jobs and CronJobs
 
     @property
     def deployment(self) -> str:
@@ -186,7 +205,7 @@ class PodState:
     status: str  # the STATUS column of `kubectl get pods`: Running, CrashLoopBackOff, …
     ready: bool
     restarts: int
-    state: RunningState | WaitingState
+    state: RunningState | WaitingState | TerminatedState  # terminated: a Job's pod that ran to its end
     last_state: TerminatedState | None
     container_id: str  # the newest container (for a waiting one, the one that last terminated)
     ready_since: datetime  # last transition of the Ready condition
