@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from mcp_common.compact import fields
 from mcp_common.models import CompactModel
 
 
@@ -34,6 +35,15 @@ class SearchResult(CompactModel):
     hits: list[SearchHit]
     hint: str | None = None
 
+    def compact_text(self) -> str:
+        """Each section as its runbook wrote it (Markdown reads best unescaped), under one line saying which."""
+        head = fields(self.model_dump(include={"query", "team_filter", "service", "hint"}))
+        blocks = [f"{head} · {len(self.hits)} sections"]
+        for rank, hit in enumerate(self.hits, 1):
+            team = f" · team {hit.team}" if hit.team else ""
+            blocks.append(f"[{rank}] {hit.title} — {hit.section} · score {hit.score:.2f}{team} · {hit.uri}\n{hit.text}")
+        return "\n\n".join(blocks)
+
 
 class Citation(CompactModel):
     """A runbook section an answer rests on."""
@@ -57,6 +67,15 @@ class Answer(CompactModel):
     citations: list[Citation]
     note: str | None = None
 
+    def compact_text(self) -> str:
+        """The answer, then where it comes from."""
+        how = self.method + (f" by {self.model}" if self.model else "")
+        sources = "\n".join(f"- {c.title} — {c.section}: {c.uri}" for c in self.citations)
+        parts = [self.answer, f"({how}){f' {self.note}' if self.note else ''}"]
+        if sources:
+            parts.append(f"Sources:\n{sources}")
+        return "\n\n".join(parts)
+
 
 class ErrorMatch(CompactModel):
     """A runbook that addresses an error: the section that matched it and how to mitigate."""
@@ -77,6 +96,20 @@ class ErrorLookup(CompactModel):
     signature: str = Field(description="What was searched: the error with timestamps, ids and addresses removed.")
     matches: list[ErrorMatch]
     hint: str | None = None
+
+    def compact_text(self) -> str:
+        """Per runbook: which section matched (its closest lines), then its Mitigation in full."""
+        blocks = [fields(self.model_dump(include={"signature", "hint"})) + f" · {len(self.matches)} runbooks"]
+        for rank, match in enumerate(self.matches, 1):
+            team = f" · team {match.team}" if match.team else ""
+            lines = [
+                f"[{rank}] {match.title} · score {match.score:.2f}{team} · {match.uri}",
+                f"matched {match.matched_section} ({match.matched_uri}):\n{match.excerpt}",
+            ]
+            if match.mitigation:
+                lines.append(f"Mitigation ({match.mitigation_uri or match.uri}):\n{match.mitigation}")
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
 
 
 class IngestReport(BaseModel):
