@@ -122,7 +122,7 @@ def server_for(embedder: Embedder) -> Callable[..., MCPServer[Any]]:
     return build
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_settings() -> Callable[..., KbSettings]:
     """Settings for a store directory, with overrides (fixtures, not imports: test dirs share module names)."""
     return _settings

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kb_mcp.models import Answer, Citation, ErrorMatch, SearchHit
+from kb_mcp.relevance import is_match
 from kb_mcp.retrieval import CorpusIndex, Hit, tokenize
 
 ANSWER_SECTIONS = 4
@@ -19,9 +20,6 @@ ANSWER_SECTIONS = 4
 
 EXTRACT_SECTIONS = 3
 """How many sections an extractive answer quotes."""
-
-MIN_SIMILARITY = 0.30
-"""Below this cosine similarity a section counts as relevant only if BM25 also ranks it near the top."""
 
 NOT_COVERED = "The runbooks do not cover this."
 
@@ -47,14 +45,9 @@ def tag(hit: Hit) -> str:
 
 
 def relevant(hits: Sequence[Hit]) -> list[Hit]:
-    """The hits that are about the question at all (semantically close, or lexically and semantically ranked)."""
-    keep = []
-    for hit in hits:
-        close = hit.similarity is not None and hit.similarity >= MIN_SIMILARITY
-        both_rank_it = hit.bm25_rank is not None and hit.bm25_rank <= 3 and (hit.vector_rank or 99) <= 10
-        if close or both_rank_it:
-            keep.append(hit)
-    return keep
+    """The hits worth answering from: scored at or above the no-match threshold (`relevance`). Empty means no
+    runbook covers the question."""
+    return [hit for hit in hits if is_match(hit.score)]
 
 
 def grounding_prompt(question: str, hits: Sequence[Hit]) -> str:

@@ -20,9 +20,9 @@ class SearchHit(CompactModel):
     score: float = Field(
         ge=0,
         le=1,
-        description="Relevance 0..1: the reciprocal-rank-fusion score of the BM25, vector and exact-phrase rankings, "
-        "divided by that of a section ranked first by both BM25 and vector (1.0); 0.5 = first in one ranking and "
-        "absent from the other. Compare hits with each other; it is not a probability.",
+        description="Relevance 0..1, calibrated: about the share of hits with this score that came from a runbook "
+        "answering the query in the eval (0.9: about 9 in 10). Below 0.2 nothing relevant was found. Hits are "
+        "ordered by the retrieval, and a hit never scores above the ones before it.",
     )
     uri: str = Field(description="runbook://<id>/<section>, readable as a resource; runbook://<id>: the whole runbook.")
     text: str = Field(description="The section's Markdown.")
@@ -83,7 +83,9 @@ class ErrorMatch(CompactModel):
     runbook_id: str
     title: str
     team: str | None = None
-    score: float = Field(ge=0, le=1, description="Relevance 0..1 of the best-matching section (as in search_runbooks).")
+    score: float = Field(
+        ge=0, le=1, description="Calibrated relevance 0..1 of the best-matching section (as in search_runbooks)."
+    )
     matched_section: str
     matched_uri: str
     excerpt: str = Field(description="The lines of the matched section that share the most terms with the error.")

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from kb_mcp.corpus import Runbook, Section
+from kb_mcp.relevance import coverage, relevance
 from kb_mcp.store import Manifest
 
 RRF_K = 10
@@ -237,12 +238,15 @@ def bm25_document(runbook: Runbook, section: Section) -> str:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved section with its 0..1 relevance (see `reciprocal_rank_fusion`) and per-ranking detail."""
+    """A retrieved section: its calibrated relevance (`relevance`), the fused score that ordered it (see
+    `reciprocal_rank_fusion`), and the evidence: cosine similarity, term coverage, each ranking's place."""
 
     runbook: Runbook
     section: Section
     score: float
+    fused: float = 0.0
     similarity: float | None = None
+    coverage: float = 0.0
     vector_rank: int | None = None
     bm25_rank: int | None = None
 
@@ -261,8 +265,12 @@ class CorpusIndex:
         self.teams: list[str] = sorted({r.team for r in runbooks if r.team})
         self.services: list[str] = sorted({svc for r in runbooks for svc in r.services})
         documents = [bm25_document(self.runbooks[s.runbook_id], s) for s in self.sections]
-        self.bm25 = BM25([tokenize(doc) for doc in documents])
+        tokens = [tokenize(doc) for doc in documents]
+        self.bm25 = BM25(tokens)
+        self.terms = [frozenset(t) for t in tokens]
         self.phrases = [word_ngrams(doc) for doc in documents]
+        # The weight of a query word the corpus never uses: that of a word found in one section.
+        self.unknown_idf = math.log(1.0 + (len(tokens) - 0.5) / 1.5) if tokens else 1.0
         if vectors is not None and len(vectors) != len(self.sections):
             raise ValueError(f"{len(vectors)} vectors for {len(self.sections)} sections")
         self.vectors = None if vectors is None else np.asarray(vectors, dtype=np.float32)
@@ -349,14 +357,27 @@ def hybrid_search(
         rankings["phrase"] = [index.sections[p].chunk_id for p in index.phrase_ranked(query, limit, allowed)]
     hits: list[Hit] = []
     scale = ("vector", "bm25") if mode == "hybrid" else (mode,)  # the phrase ranking only adds to them
+    terms = tokenize(query)
+    ceiling = 1.0
     for fused in reciprocal_rank_fusion(rankings, weights=WEIGHTS, scale=scale)[:n_results]:
-        section = index.sections[index.positions[fused.key]]
+        position = index.positions[fused.key]
+        section = index.sections[position]
+        sim = similarity.get(fused.key)
+        if sim is None and query_vector is not None and index.vectors is not None:
+            sim = float(index.vectors[position] @ query_vector)
+        covered = coverage(terms, index.terms[position], index.bm25.idf, index.unknown_idf)
+        # Relevance needs the similarity (every mode but bm25-only, which the eval alone uses); down the list a
+        # hit never scores above the ones before it, since the fusion's order is the better judge of rank.
+        score = relevance(sim, covered) if sim is not None else fused.score
+        ceiling = min(ceiling, score)
         hits.append(
             Hit(
                 runbook=index.runbooks[section.runbook_id],
                 section=section,
-                score=fused.score,
-                similarity=similarity.get(fused.key),
+                score=round(ceiling, 4),
+                fused=fused.score,
+                similarity=sim,
+                coverage=round(covered, 4),
                 vector_rank=fused.vector_rank,
                 bm25_rank=fused.bm25_rank,
             )
