@@ -39,7 +39,7 @@ cleanup() {
   local status=$?
   if [ -n "$TICKER" ]; then kill "$TICKER" 2>/dev/null || true; fi
   if [ "${KEEP_STACK:-0}" != 1 ]; then
-    "$VENV/bin/sre-lab" down --docker --volumes >/dev/null 2>&1 || true
+    "$VENV/bin/sre-lab" down --docker --volumes --yes >/dev/null 2>&1 || true
     .ci/stack/engine.sh down
   fi
   exit "$status"
@@ -61,7 +61,7 @@ step "sre-lab status --docker"
 step "pytest tests/ --stack compose"
 "$VENV/bin/python" -m pytest tests/ --stack compose -m stack -p no:cacheprovider
 step "sre-lab down --docker --volumes"
-"$VENV/bin/sre-lab" down --docker --volumes
+"$VENV/bin/sre-lab" down --docker --volumes --yes
 left="$(docker ps -a --filter name=sre-lab- --format '{{.Names}}')"
 if [ -n "$left" ]; then echo "containers left after down: $left" >&2; exit 1; fi
 step "done"
