@@ -57,6 +57,7 @@ check: test
 
 bench: $(STAMP)  ## benchmarks: print figures, write JSON under .lab/bench/
 	$(PY) -m sre_lab.bench_logs
+	$(PY) -m sre_lab.bench_up
 	$(PY) services/kb-mcp/eval/bench.py
 
 dist: $(STAMP)  ## wheels of the five packages into dist/ (what a release uploads; see the README)

@@ -6,11 +6,12 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 
+import anyio
 import pytest
 
+from sre_lab.bringup import bring_up
 from sre_lab.docker import CLOCK_KEY, read_env_file
 from sre_lab.paths import env_file
-from sre_lab.seeding import seed_embedded_lab
 from sre_lab.stack import ComposeStack, EmbeddedStack
 
 TEST_LOG_ROWS = 60_000  # enough traffic around the incident; the lab default is millions
@@ -34,5 +35,6 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         environment = env_file()
         return ComposeStack(environment.parent / "logs", read_env_file(environment).get(CLOCK_KEY))
     root = tmp_path_factory.mktemp("lab") / "data"
-    seed_embedded_lab(root, datetime.now(UTC), rows=TEST_LOG_ROWS)
+    now = datetime.now(UTC)
+    anyio.run(lambda: bring_up(root, now, rows=TEST_LOG_ROWS, check_servers=False))
     return EmbeddedStack(root)

@@ -14,10 +14,14 @@ async def test_list_pods_finds_the_failing_pods(stack) -> None:
     async with stack.client("k8s-mcp") as client:
         result = await client.call_tool("list_pods", {"namespace": "payments"})
     data = result.structured_content
-    assert data["summary"]["not_ready"] == 2
-    failing = {p["name"]: p for p in data["items"] if p["status"] != "Running"}
-    assert set(failing) == {"payment-gw-def34", "payment-gw-ghi56"}
-    assert {p["status"] for p in failing.values()} == {"CrashLoopBackOff"}
+    assert data["summary"]["not_ready"] == 4  # the two crash loops, and the failed Job's two attempts
+    failing = {p["name"]: p["status"] for p in data["items"] if p["status"] not in ("Running", "Completed")}
+    assert failing == {
+        "payment-gw-def34": "CrashLoopBackOff",
+        "payment-gw-ghi56": "CrashLoopBackOff",
+        "ledger-backfill-7m2qk": "Error",
+        "ledger-backfill-x9d4t": "Error",
+    }
 
 
 async def test_previous_logs_of_the_crashed_pod_show_the_oom(stack) -> None:

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -121,10 +122,20 @@ def write_state(root: Path, state: LabState) -> None:
     os.replace(temporary, root / MARKER)
 
 
+_RECORDING = threading.Lock()  # stores seeded at once (sre-lab up) record one after the other
+
+
 def record_store(
     root: Path, store: StoreName, counts: dict[str, Any], scenario_now: datetime | None, seed: int | None = None
 ) -> LabState:
     """Note a freshly seeded store (and, for a store with a clock, set the lab's scenario clock to it)."""
+    with _RECORDING:
+        return _record(root, store, counts, scenario_now, seed)
+
+
+def _record(
+    root: Path, store: StoreName, counts: dict[str, Any], scenario_now: datetime | None, seed: int | None
+) -> LabState:
     state = claim(root)
     state.stores[store] = StoreRecord(
         seeded_at=datetime.now(UTC), scenario_now=scenario_now, counts={k: int(v) for k, v in counts.items()}

@@ -8,15 +8,12 @@ the scenario clock the servers will answer relative to.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sre_lab import labstate
 from sre_lab.paths import EmbeddedStores
-from sre_lab.scenario import Scenario, build_scenario
+from sre_lab.scenario import Scenario
 
 if TYPE_CHECKING:  # the servers' packages cost a second to import: only the seeders that use them load them
     from kb_mcp.config import KbSettings
@@ -28,17 +25,17 @@ if TYPE_CHECKING:  # the servers' packages cost a second to import: only the see
 __all__ = [
     "LAB_LOG_ROWS",
     "EmbeddedStores",
-    "LabSeedReport",
     "kb_settings",
     "logs_settings",
     "seed_cluster",
-    "seed_embedded_lab",
     "seed_logs",
     "seed_runbooks",
 ]
 
-LAB_LOG_ROWS = 3_000_000
-"""The embedded lab's default volume: 24 h of traffic plus the incident (a few million rows)."""
+LAB_LOG_ROWS = 1_500_000
+"""The embedded lab's default volume: 24 h of traffic plus the incident, about 17 lines a second. The log
+table's own insert (its indexes, projection and text index) is about 60 % of the seeding's CPU and scales with
+the rows; the incident's signals are rates and shapes, which do not. `--rows` seeds more."""
 
 
 def seed_cluster(scenario: Scenario, out: Path, lab_root: Path | None = None) -> SnapshotSummary:
@@ -96,35 +93,3 @@ def seed_runbooks(settings: KbSettings, runbooks_dir: Path | None = None, lab_ro
     if lab_root is not None:
         labstate.record_store(lab_root, "runbooks", {"runbooks": report.runbooks, "sections": report.sections}, None)
     return report
-
-
-@dataclass(frozen=True)
-class LabSeedReport:
-    scenario: Scenario
-    cluster: SnapshotSummary
-    logs: SeedReport
-    runbooks: IngestReport
-
-
-def seed_embedded_lab(
-    root: Path,
-    now: datetime | None = None,
-    *,
-    rows: int = LAB_LOG_ROWS,
-    seed: int = 7,
-    progress: bool = False,
-    on_step: Callable[[str, Any], None] = lambda step, report: None,
-) -> LabSeedReport:
-    """Seed every store of the embedded lab under `root` as of `now` (default: the current time)."""
-    labstate.claim(root)
-    stores = EmbeddedStores(root)
-    scenario = build_scenario(now=now, seed=seed)
-    cluster = seed_cluster(scenario, stores.cluster, lab_root=root)
-    on_step("cluster", cluster)
-    logs_store = logs_settings(stores.clickhouse, clickhouse_url=None)  # embedded, whatever the environment says
-    logs = seed_logs(scenario, logs_store, rows, progress=progress, lab_root=root)
-    on_step("logs", logs)
-    kb_store = kb_settings(stores.chroma, chroma_url=None, corpus_cache_dir=stores.kb_corpus_cache)
-    runbooks = seed_runbooks(kb_store, lab_root=root)
-    on_step("runbooks", runbooks)
-    return LabSeedReport(scenario, cluster, logs, runbooks)

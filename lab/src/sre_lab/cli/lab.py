@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -50,32 +49,27 @@ def up(
     ] = True,
 ) -> None:
     """Seed the lab at a new scenario clock (--now, else the current time), then check every server over MCP."""
-    from sre_lab.stack import (  # the MCP SDK: a second to import, only for commands that talk MCP
-        EmbeddedStack,
-        check_all,
-    )
-
     moment = parse_now(now) or datetime.now(UTC).replace(microsecond=0)
     if not embedded:
         _up_docker(labstate.iso(moment), build=build)
         return
+    from sre_lab.bringup import bring_up  # the MCP SDK: a second to import, only for commands that talk MCP
+
     root = data_dir()
-    began = time.perf_counter()
-    console.rule(f"seeding the embedded lab in {root}")
+    console.rule(f"seeding the embedded lab in {root}; each server is checked once its store is ready")
 
-    def report(step: str, result: Any) -> None:
-        console.print(f"{step:>9}: {_describe(step, result)}  [dim]({time.perf_counter() - began:.1f} s)[/]")
+    def report(what: str, result: Any, seconds: float) -> None:
+        console.print(f"{what:>9}: {_describe(what, result)}  [dim]({seconds:.1f} s)[/]", highlight=False)
 
-    seeded = seeding.seed_embedded_lab(root, moment, rows=rows, progress=False, on_step=report)
-    console.rule("checking the servers over MCP (stdio, all at once)")
-    results = anyio.run(check_all, EmbeddedStack(root))
-    _check_table(results)
-    _fail_on(results, hint=f"server logs: {root.parent / 'logs'}")
+    done = anyio.run(lambda: bring_up(root, moment, rows=rows, report=report))
+    checks = done.checks or []
+    _check_table(checks)
+    _fail_on(checks, hint=f"server logs: {root.parent / 'logs'}")
     console.print(
-        f"ready in {time.perf_counter() - began:.1f} s; scenario clock {labstate.iso(seeded.scenario.now)} "
+        f"ready in {done.seconds:.1f} s; scenario clock {labstate.iso(done.scenario.now)} "
         "(every server answers as of it until the next `sre-lab up`)"
     )
-    _note_stale_configs(labstate.iso(seeded.scenario.now))
+    _note_stale_configs(labstate.iso(done.scenario.now))
     console.print(
         "\n[bold]Next[/]:\n"
         "  • Claude Desktop: [cyan]sre-lab config claude-desktop --mode embedded --write[/], then restart it and ask:\n"
@@ -86,7 +80,9 @@ def up(
 
 
 def _describe(step: str, result: Any) -> str:
-    """One line per seeded store (`result` is the store's own report: snapshot summary, seed or ingest report)."""
+    """One line per seeded store or checked server (`result`: the store's own report, or the check's result)."""
+    if step.endswith("-mcp"):
+        return f"{result.tools} tools over MCP" if result.ok else f"[red]failed[/]: {result.error}"
     if step == "cluster":
         return f"{result.counts.get('pods.json', 0)} pods, {result.counts.get('events.json', 0)} events"
     if step == "logs":
