@@ -136,6 +136,7 @@ class _NoProgress:
 
 class _RichProgress:
     def __init__(self, total_rows: int) -> None:
+        # a progress bar only when one is drawn (the seed job in compose and the tests seed without)
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(
