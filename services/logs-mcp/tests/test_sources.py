@@ -205,3 +205,15 @@ def test_a_mapping_file(data_dir: Path, tmp_path: Path) -> None:
         assert store.rows("source_stats", {})[0]["rows"] == 10
     finally:
         store.close()
+
+
+async def test_words_and_substrings_on_the_other_sources(otel_store: LogStore, mapped_store: LogStore) -> None:
+    otel_word, otel_inside = await calls(
+        otel_store,
+        ("search_logs", {"keyword": "authoriz"}),
+        ("search_logs", {"keyword": "authoriz", "match": "substring"}),
+    )
+    assert otel_word.structured_content["count"] == 0 and "match='substring'" in otel_word.structured_content["hint"]
+    assert otel_inside.structured_content["count"] == 6
+    (mapped,) = await calls(mapped_store, ("search_logs", {"keyword": "ALICE3", "match": "substring"}))
+    assert [line["message"] for line in mapped.structured_content["lines"]] == ["Invoice 3 rejected by user alice3"]
