@@ -13,7 +13,8 @@ embedding cache), then:
 - a question is found at k when one of the first k sections returned belongs to its runbook (or an `also` one);
   MRR uses the first such section within the top 10;
 - "no match" is what `ask_knowledge_base` answers as "not covered": counted on the labelled questions (false
-  rejections) and on the off-topic questions (false answers, which must stay ≤ 1 of them).
+  rejections) and on the off-topic questions (false answers, which must stay ≤ 1 of them): `off-topic.yaml`,
+  on which the threshold was chosen, and `off-topic-held-out.yaml`, on which it was not.
 
 A collection marked `held_out: true` was never looked at while tuning; its misses are printed only with
 `--show-held-out`.
@@ -51,6 +52,7 @@ HERE = Path(__file__).resolve().parent
 RANKERS: tuple[Mode, ...] = get_args(Mode)
 DEPTH = 10
 OFF_TOPIC = HERE / "off-topic.yaml"
+OFF_TOPIC_HELD_OUT = HERE / "off-topic-held-out.yaml"
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class Report:
     false_rejections: list[str]
     off_topic: int
     false_answers: list[str]
+    off_topic_held_out: int
+    false_answers_held_out: list[str]
 
 
 def load_collection(path: Path) -> Collection:
@@ -145,7 +149,9 @@ def names(index: CorpusIndex, runbook_id: str) -> set[str]:
     return {runbook.id, runbook.source}
 
 
-async def evaluate(collection: Collection, off_topic: Sequence[str], embedder: Embedder, scratch: Path) -> Report:
+async def evaluate(
+    collection: Collection, off_topic: Sequence[str], held_out: Sequence[str], embedder: Embedder, scratch: Path
+) -> Report:
     settings = load_settings(
         KbSettings,
         chroma_path=scratch / collection.name / "chroma",
@@ -182,6 +188,7 @@ async def evaluate(collection: Collection, off_topic: Sequence[str], embedder: E
 
     tool = Scores("hybrid (search_runbooks)")
     answers: list[str] = []
+    answers_held_out: list[str] = []
     async with Client(create_server(settings, embedder=embedder)) as client:
         for question in collection.questions:
             result = await client.call_tool("search_runbooks", {"query": question.text, "n_results": DEPTH})
@@ -189,10 +196,11 @@ async def evaluate(collection: Collection, off_topic: Sequence[str], embedder: E
                 raise RuntimeError(f"search_runbooks failed: {result.content}")
             ids = [hit["runbook_id"] for hit in (result.structured_content or {}).get("hits", [])]
             tool.add(question, [names(index, i) for i in ids])
-        for text in off_topic:
-            answer = await client.call_tool("ask_knowledge_base", {"question": text})
-            if (answer.structured_content or {}).get("method") != "not_found":
-                answers.append(text)
+        for texts, answered in ((off_topic, answers), (held_out, answers_held_out)):
+            for text in texts:
+                answer = await client.call_tool("ask_knowledge_base", {"question": text})
+                if (answer.structured_content or {}).get("method") != "not_found":
+                    answered.append(text)
     in_process = rankers["hybrid"]
     same = (tool.found_1, tool.found_3, round(tool.reciprocal, 9)) == (
         in_process.found_1,
@@ -210,6 +218,8 @@ async def evaluate(collection: Collection, off_topic: Sequence[str], embedder: E
         false_rejections=rejections,
         off_topic=len(off_topic),
         false_answers=answers,
+        off_topic_held_out=len(held_out),
+        false_answers_held_out=answers_held_out,
     )
 
 
@@ -226,7 +236,8 @@ def print_report(report: Report, *, misses: bool, show_held_out: bool) -> None:
     total = report.rankers["hybrid"].questions
     _out(
         f"no match: {len(report.false_rejections)}/{total} labelled questions wrongly rejected; "
-        f"{len(report.false_answers)}/{report.off_topic} off-topic questions answered"
+        f"{len(report.false_answers)}/{report.off_topic} off-topic questions answered "
+        f"(held-out set: {len(report.false_answers_held_out)}/{report.off_topic_held_out})"
     )
     if not report.tool_matches_in_process:
         _out("WARNING: search_runbooks and the in-process hybrid search disagree")
@@ -236,23 +247,28 @@ def print_report(report: Report, *, misses: bool, show_held_out: bool) -> None:
                 _out(f"  miss@1 {line}")
         for text in report.false_rejections:
             _out(f"  rejected: {text!r}")
-        for text in report.false_answers:
+        for text in [*report.false_answers, *report.false_answers_held_out]:
             _out(f"  answered off-topic: {text!r}")
 
 
 async def run(files: Sequence[Path], *, misses: bool, show_held_out: bool) -> list[Report]:
     collections = [load_collection(path) for path in files]
     off_topic = off_topic_questions()
+    held_out = off_topic_questions(OFF_TOPIC_HELD_OUT)
     settings = load_settings(KbSettings)
     embedder = Embedder.open(settings)
     reports = []
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as scratch:
         for collection in collections:
-            report = await evaluate(collection, off_topic, embedder, Path(scratch))
+            report = await evaluate(collection, off_topic, held_out, embedder, Path(scratch))
             print_report(report, misses=misses, show_held_out=show_held_out)
             reports.append(report)
     answered = sum(len(r.false_answers) for r in reports)
-    _out(f"\noff-topic: {answered} false answers over {len(reports)} collections × {len(off_topic)} questions")
+    answered_held_out = sum(len(r.false_answers_held_out) for r in reports)
+    _out(
+        f"\noff-topic: {answered} false answers over {len(reports)} collections × {len(off_topic)} questions; "
+        f"held-out set: {answered_held_out} over {len(reports)} × {len(held_out)}"
+    )
     return reports
 
 
@@ -263,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--show-held-out", action="store_true", help="list the held-out collection's misses too")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    files = args.files or sorted(p for p in HERE.glob("*.yaml") if p != OFF_TOPIC)
+    files = args.files or sorted(p for p in HERE.glob("*.yaml") if not p.name.startswith("off-topic"))
     try:
         reports = anyio.run(lambda: run(files, misses=args.misses, show_held_out=args.show_held_out))
     except (ConfigError, CorpusError, UnavailableError, ValueError, OSError) as exc:
