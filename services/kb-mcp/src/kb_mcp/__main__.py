@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kb_mcp.config import KbSettings
 from kb_mcp.corpus import CorpusError
 from mcp_common.errors import UnavailableError
 from mcp_common.runner import configure_logging, fail, serve, server_parser
 from mcp_common.settings import ConfigError, load_settings
-
-if TYPE_CHECKING:
-    from kb_mcp.embed import Embedder
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,19 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _ingest(settings, args.directories or None, strict=args.strict)
     if args.command == "export-model":
         return _export_model(settings, force=args.force)
-    # Start-up: the model loads on a thread while the MCP SDK is imported (0.7-1 s on its own; ONNX Runtime works
-    # outside the GIL), and the server's lifespan takes it from there: the first search waits less.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-mcp-model") as early:
-        model = early.submit(_open_model, settings)
-        from kb_mcp.server import create_server  # the MCP SDK: only when serving
+    # Start-up cost: the server (and the MCP SDK) is imported only when serving.
+    from kb_mcp.server import create_server
 
-        return serve(args, settings, partial(create_server, preloaded=model))
-
-
-def _open_model(settings: KbSettings) -> Embedder:
-    from kb_mcp.embed import Embedder  # numpy and ONNX Runtime: imported on the loading thread, not the main one
-
-    return Embedder.open(settings)
+    return serve(args, settings, create_server)
 
 
 def _ingest(settings: KbSettings, directories: list[Path] | None, *, strict: bool) -> int:

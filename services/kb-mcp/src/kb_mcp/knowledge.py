@@ -17,8 +17,6 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Generic, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -34,8 +32,6 @@ from mcp_common.blocking import run_blocking
 from mcp_common.errors import StoreUnavailableError, UnavailableError, not_found
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 RETRY_AFTER_S = 5.0
 """After a failed read of the store, how long before a request tries again."""
@@ -137,19 +133,6 @@ class Corpus:
         stored = store.read_corpus()
         corpus_cache.save(self.settings, stored)
         return _index(stored)
-
-
-class StartedFirst(Generic[T]):
-    """An opener whose first value comes from work already under way (a loading started before the server
-    existed), and which opens afresh after that (a retry after a failure)."""
-
-    def __init__(self, started: Future[T] | None, opener: Callable[[], T]) -> None:
-        self._started = started
-        self._opener = opener
-
-    def __call__(self) -> T:
-        started, self._started = self._started, None
-        return started.result() if started is not None else self._opener()
 
 
 class QueryVectors:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -42,7 +41,7 @@ from kb_mcp.answers import (
 from kb_mcp.config import KbSettings
 from kb_mcp.corpus import RUNBOOK_ID, Runbook
 from kb_mcp.embed import Embedder
-from kb_mcp.knowledge import Corpus, QueryVectors, StartedFirst, check_filters, model_mismatch, search
+from kb_mcp.knowledge import Corpus, QueryVectors, check_filters, model_mismatch, search
 from kb_mcp.models import Answer, ErrorLookup, SearchResult
 from kb_mcp.retrieval import CorpusIndex, Hit, Mode, error_signature
 from kb_mcp.store import RunbookStore
@@ -136,19 +135,16 @@ def create_server(
     embedder: Embedder | None = None,
     open_store: Callable[[KbSettings], RunbookStore] = RunbookStore.open,
     clock: Callable[[], float] = time.monotonic,
-    preloaded: Future[Embedder] | None = None,
 ) -> MCPServer[AppContext]:
     """The kb-mcp server. `embedder` lets tests share one loaded model (by default the lifespan loads its own);
-    `open_store` lets them hold Chroma back to see what is served before it is read; `clock` drives refreshes;
-    `preloaded` is the model's loading started before the server was built (`main` starts it early)."""
+    `open_store` lets them hold Chroma back to see what is served before it is read; `clock` drives refreshes."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
-        opener = StartedFirst(preloaded, partial(Embedder.open, settings))
         model = (
             Background.ready(embedder, MODEL)
             if embedder is not None
-            else Background(MODEL, opener, close=Embedder.close, wait_s=settings.model_wait_s)
+            else Background(MODEL, partial(Embedder.open, settings), close=Embedder.close, wait_s=settings.model_wait_s)
         )
         store = Background(STORE, partial(open_store, settings), close=RunbookStore.close, wait_s=settings.model_wait_s)
         app = AppContext(settings, model, store, Corpus(settings, clock), QueryVectors())
