@@ -10,8 +10,9 @@
     │       ├── DeadlineExceededError .... the dependency did not answer within the call's deadline
     │       └── AuditUnavailableError .... a change refused: its intent could not be audited (mcp_common.effects)
     ├── ResourceError (the SDK's) ........ a `resources/read` failure the client reads (-32603; not found: see below)
-    │   └── ResourceNotFoundError ........ unknown resource: -32602
+    │   └── ResourceNotFoundError ........ unknown resource: -32602, or -32002 up to protocol 2025-11-25
     ├── MCPError (the SDK's) ............. a JSON-RPC protocol error; `invalid_params()` builds the -32602 kind
+    │                                      (unknown tool or prompt, bad prompt arguments: `mcp_common.protocol`)
     ├── ConfigError ...................... the configuration is invalid: start-up fails naming the variable;
     │                                      never reaches a client
     └── anything else .................... a bug: logged with its traceback; the client gets `internal_error_message`

@@ -172,7 +172,7 @@ class ToolCallGuard:
     async def _schema_problem(self, tool: str, arguments: dict[str, Any]) -> str | None:
         validator = await self._validator(tool)
         if validator is None:
-            return None  # unknown tool: the SDK answers that itself
+            return None  # unknown tool: StrictServer.call_tool answers -32602 naming the tools
         # Unknown arguments first: a misspelled filter is the likeliest mistake and the most misleading one.
         errors = sorted(
             validator.iter_errors(arguments),
