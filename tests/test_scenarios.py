@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from mcp.shared.exceptions import MCPError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.stack]
 
@@ -79,8 +80,6 @@ async def test_sql_injection_text_is_a_literal_search(stack) -> None:
     ],
 )
 async def test_every_server_offers_the_investigate_incident_prompt(stack, server: str, expected: str) -> None:
-    from mcp.shared.exceptions import MCPError
-
     async with stack.client(server) as client:
         prompts = {p.name: p for p in (await client.list_prompts()).prompts}
         arguments = {a.name for a in prompts["investigate_incident"].arguments or []}

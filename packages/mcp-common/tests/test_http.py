@@ -21,6 +21,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from mcp_common.http import is_loopback, transport_security
 from mcp_common.ratelimit import RateLimiter, retry_after
@@ -298,7 +299,5 @@ def test_retry_after_is_rounded_up_and_never_zero() -> None:
 
 def test_sessions_gate_reads_the_sdk_record_of_owners() -> None:
     # The gate counts sessions per key from the SDK's own record; if the SDK renames it, this fails first.
-    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-
     assert "_session_owners" in vars(StreamableHTTPSessionManager(app=None))  # type: ignore[arg-type]
     assert json.dumps({"client_id": "alice"})  # owners are AuthorizationContext dicts keyed by client_id

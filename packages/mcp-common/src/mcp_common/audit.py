@@ -31,14 +31,10 @@ Several processes may share one file (stdio and HTTP servers, the lab CLI): a `.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import errno
 import logging
 import os
 import threading
-import time
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,20 +42,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_common import redaction
+from mcp_common.audit_file import COMMITTER, O_BINARY, Tail, fsync_directory, scan_chain, write_all
 from mcp_common.audit_format import (
     GENESIS,
     RECORD_VERSION,
     canonical,
     key_id,
     line_hash,
-    parse_record,
     rotated_files,
     seal_mac,
     seal_path,
     sha256_hex,
 )
 from mcp_common.audit_verify import Problem, VerifyResult, verify
-from mcp_common.errors import AuditUnavailableError
+from mcp_common.errors import AuditUnavailableError, AuditWriteError
 from mcp_common.filelock import FileLock
 
 if TYPE_CHECKING:
@@ -84,12 +80,6 @@ logger = logging.getLogger(__name__)
 
 MAX_LOGGED_STRING = 256
 Durability = Literal["fsync", "group", "os"]
-_SCAN_LIMIT = 64 * 1024 * 1024  # how far back a writer looks for the last whole line before giving up
-_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
-
-
-class AuditWriteError(OSError):
-    """A line could not be written (disk full, I/O error, ...); the message names the file and the cause."""
 
 
 def redact(value: Any, key: str = "") -> Any:
@@ -167,16 +157,6 @@ class AuditStats:
     last_error: str | None = None
 
 
-@dataclass
-class _Tail:
-    """What the writer knows about the end of the chain: valid while the file's size is still `end`."""
-
-    end: int
-    seq: int
-    prev: str
-    junk: bytes = b""  # bytes after the last whole record (a torn write), acknowledged by the next record
-
-
 class AuditLog:
     """Appends hash-chained JSON lines to `path` (`None` disables it). Thread-safe; see the module docstring.
 
@@ -210,7 +190,7 @@ class AuditLog:
         self.stats = AuditStats()
         self._lock = threading.Lock()
         self._fd: int | None = None
-        self._tail: _Tail | None = None
+        self._tail: Tail | None = None
         self._file_lock: FileLock | None = None
         self._error_logged_at = 0
         if path is not None:
@@ -286,7 +266,7 @@ class AuditLog:
         if sync_fd is not None:
             self._fsync(sync_fd)
         if (sync_fd is None and self.durability == "group") or self._key is not None:
-            _COMMITTER.schedule(self, self.fsync_interval_s)
+            COMMITTER.schedule(self, self.fsync_interval_s)
         return body
 
     def flush(self) -> None:
@@ -317,7 +297,7 @@ class AuditLog:
         fd = self._open()
         size = os.fstat(fd).st_size
         if self._tail is None or self._tail.end != size:
-            self._tail = self._scan(fd, size)
+            self._tail = scan_chain(self.path, size)
             if self._tail.junk:
                 self.stats.torn_tails += 1
                 logger.warning(
@@ -332,21 +312,21 @@ class AuditLog:
             previous = self._rotate()
             fd = self._open()
             if previous is not None:
-                tail = self._tail = _Tail(end=0, seq=tail.seq, prev=tail.prev)
+                tail = self._tail = Tail(end=0, seq=tail.seq, prev=tail.prev)
                 body, data = self._line(event, fields, tail, continues=previous)
                 size = 0
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
         except OSError:
             self._tail = None  # part of the line may be on disk: re-read the tail next time
             raise
-        self._tail = _Tail(end=size + len(data), seq=body["seq"], prev=sha256_hex(data.strip(b"\n")))
+        self._tail = Tail(end=size + len(data), seq=body["seq"], prev=sha256_hex(data.strip(b"\n")))
         self.stats.lines += 1
         self.stats.bytes += len(data)
         return body, (os.dup(fd) if sync else None)
 
     def _line(
-        self, event: str, fields: dict[str, Any], tail: _Tail, continues: str | None
+        self, event: str, fields: dict[str, Any], tail: Tail, continues: str | None
     ) -> tuple[dict[str, Any], bytes]:
         body: dict[str, Any] = {
             "v": RECORD_VERSION,
@@ -392,26 +372,10 @@ class AuditLog:
             self._fd = None
             self._tail = None
         created = not self.path.exists()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _O_BINARY, 0o600)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | O_BINARY, 0o600)
         if created:
-            _fsync_directory(self.path.parent)
+            fsync_directory(self.path.parent)
         return self._fd
-
-    def _scan(self, fd: int, size: int) -> _Tail:
-        """Find the last whole record at or before `size`: its seq and digest, and any bytes after it."""
-        assert self.path is not None
-        with self.path.open("rb") as fh:
-            found = _last_record(fh, size)
-        if found is not None:
-            return found
-        # No whole record here (new or torn file): the chain continues from the newest rotated file.
-        junk = _read_range(self.path, 0, size) if size <= _SCAN_LIMIT else b""
-        for older in reversed(rotated_files(self.path)):
-            with older.open("rb") as fh:
-                previous = _last_record(fh, older.stat().st_size)
-            if previous is not None:
-                return _Tail(end=size, seq=previous.seq, prev=previous.prev, junk=junk)
-        return _Tail(end=size, seq=0, prev=GENESIS, junk=junk)
 
     def _rotate(self) -> str | None:
         """Rename the full file to the next `name.NNNNNN`; None when that failed (the file stays in use)."""
@@ -436,7 +400,7 @@ class AuditLog:
 
     # -- syncing and errors ----------------------------------------------------------------------------------
 
-    def _fsync(self, fd: int, seal: _Tail | None = None) -> None:
+    def _fsync(self, fd: int, seal: Tail | None = None) -> None:
         try:
             if self.durability != "os" or seal is None:
                 os.fsync(fd)
@@ -448,7 +412,7 @@ class AuditLog:
         finally:
             os.close(fd)
 
-    def _write_seal(self, tail: _Tail) -> None:
+    def _write_seal(self, tail: Tail) -> None:
         assert self.path is not None and self._key is not None
         seal: dict[str, Any] = {
             "file": self.path.name,
@@ -474,102 +438,3 @@ class AuditLog:
             self._error_logged_at = count
             logger.error("%s; %d audit write errors so far", message, count)
         return AuditWriteError(exc.errno or 0, message)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _fsync_directory(directory: Path) -> None:
-    # A new file's name is durable only once its directory is synced (POSIX; Windows has no directory fds).
-    if os.name == "nt":  # pragma: no cover
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _read_range(path: Path, start: int, end: int) -> bytes:
-    with path.open("rb") as fh:
-        fh.seek(start)
-        return fh.read(end - start)
-
-
-def _last_record(fh: Any, size: int) -> _Tail | None:
-    """Read backwards from `size` to the last newline-terminated record; None when there is none."""
-    position = size
-    buffer = b""
-    while position > 0 and size - position < _SCAN_LIMIT:
-        step = min(position, 64 * 1024)
-        position -= step
-        fh.seek(position)
-        buffer = fh.read(step) + buffer
-        lines = buffer.split(b"\n")
-        starts = []
-        offset = position
-        for line in lines:
-            starts.append(offset)
-            offset += len(line) + 1
-        # lines[-1] follows the last newline (a fragment, or b""); lines[0] may be cut unless position == 0.
-        for index in range(len(lines) - 2, -1 if position == 0 else 0, -1):
-            record = parse_record(lines[index])
-            if record is not None:
-                junk = buffer[starts[index] + len(lines[index]) + 1 - position :]
-                seq = record.get("seq")
-                return _Tail(end=size, seq=seq if isinstance(seq, int) else 0, prev=sha256_hex(lines[index]), junk=junk)
-    return None
-
-
-class _Committer:
-    """One background thread per process that fsyncs (and seals) dirty logs, each within its interval."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._due: dict[int, tuple[weakref.ref[AuditLog], float]] = {}
-        self._thread: threading.Thread | None = None
-
-    def schedule(self, log: AuditLog, delay_s: float) -> None:
-        with self._cond:
-            if id(log) not in self._due:
-                self._due[id(log)] = (weakref.ref(log), time.monotonic() + delay_s)
-                self._cond.notify()
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="audit-group-commit", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._due:
-                    self._cond.wait()
-                now = time.monotonic()
-                wait = min(due for _, due in self._due.values()) - now
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                ready = [ref for key, (ref, due) in list(self._due.items()) if due <= now and self._due.pop(key)]
-            self._commit(ready)
-
-    def _commit(self, refs: list[weakref.ref[AuditLog]]) -> None:
-        for ref in refs:
-            log = ref()
-            if log is None:
-                continue
-            with contextlib.suppress(AuditWriteError):  # counted and logged by the log itself
-                log.flush()
-
-    def flush_all(self) -> None:
-        """At exit: sync whatever is still waiting."""
-        with self._cond:
-            refs = [ref for ref, _ in self._due.values()]
-            self._due.clear()
-        self._commit(refs)
-
-
-_COMMITTER = _Committer()
-atexit.register(_COMMITTER.flush_all)

@@ -15,7 +15,18 @@
     │                                      (unknown tool or prompt, bad prompt arguments: `mcp_common.protocol`)
     ├── ConfigError ...................... the configuration is invalid: start-up fails naming the variable;
     │                                      never reaches a client
+    ├── OSError
+    │   ├── AuditWriteError .............. an audit line could not be written (ENOSPC, EIO): counted and logged;
+    │   │                                  a read call still answers, a change is refused (AuditUnavailableError)
+    │   └── filelock.LockHeldError ....... another process holds a store's lock; the server turns it into
+    │                                      StoreUnavailableError naming the holder (kept in `filelock`, which
+    │                                      must import nothing heavy)
     └── anything else .................... a bug: logged with its traceback; the client gets `internal_error_message`
+
+Exceptions that never reach a client stay beside the command that raises them and end as one line on stderr
+with a non-zero exit: kb-mcp's `corpus.CorpusError`, `markdown.FrontMatterError` (ingest: a file skipped and
+reported) and `onnx_model.ExportError` (the export); logs-mcp's `importer.ImportRefusedError` (an import that
+would lose rows). The lab CLI has its own small tree under `sre_lab.errors.LabError`.
 
 A plain `ToolError` is the caller's fault too (its kinds only make the reason explicit). `UnavailableError` is
 also a `ResourceError`, so a resource that cannot reach its store says why instead of "internal error".
@@ -34,6 +45,7 @@ from mcp_types import INVALID_PARAMS
 
 __all__ = [
     "AuditUnavailableError",
+    "AuditWriteError",
     "ConfigError",
     "DeadlineExceededError",
     "InvalidArgumentError",
@@ -82,6 +94,10 @@ class DeadlineExceededError(UnavailableError):
 class AuditUnavailableError(UnavailableError):
     """A write tool's change was refused because its intent could not be written to the audit log (no log
     configured, disk full, I/O error); nothing changed. The message says why and what to set or free."""
+
+
+class AuditWriteError(OSError):
+    """An audit line could not be written (disk full, I/O error, ...); the message names the file and the cause."""
 
 
 class ConfigError(Exception):

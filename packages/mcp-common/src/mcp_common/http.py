@@ -237,7 +237,7 @@ class InFlight:
 
 def uvicorn_config(app: ASGIApp, settings: ServerSettings, host: str, port: int) -> Any:
     """uvicorn's configuration: h11 with a header cap, bounded connections, a graceful-shutdown deadline."""
-    import uvicorn  # deferred: ~0.2 s to import, and a stdio server never needs it
+    import uvicorn  # noqa: PLC0415 - deferred: ~0.2 s to import, and a stdio server never needs it
 
     return uvicorn.Config(
         app,
@@ -259,8 +259,8 @@ def run_http(server: MCPServer[Any], settings: ServerSettings, host: str, port: 
 
     Raises `OSError` when the address cannot be bound.
     """
-    import uvicorn  # deferred: ~0.2 s to import, and a stdio server never needs it
-    from sse_starlette.sse import AppStatus  # the SDK's SSE responses; imported with the SDK's HTTP transport
+    import uvicorn  # noqa: PLC0415 - deferred: ~0.2 s to import, and a stdio server never needs it
+    from sse_starlette.sse import AppStatus  # noqa: PLC0415 - the SDK's SSE responses; imported with the SDK's HTTP transport
 
     in_flight = InFlight(build_http_app(server, settings, host, keys))
     grace_s = settings.http_shutdown_grace_s
