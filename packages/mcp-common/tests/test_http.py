@@ -171,6 +171,21 @@ def test_one_key_at_its_session_cap_leaves_another_key_served(tmp_path: Path) ->
         assert served.open_session(ALICE).status_code == 200  # room again
 
 
+@pytest.mark.slow
+def test_ten_thousand_session_openings_from_one_key_leave_another_key_served(tmp_path: Path) -> None:
+    # The probe that once locked every other key out for 30 minutes, against the shipped limits.
+    with serve(tmp_path) as served, httpx.Client(headers=served.headers(ALICE), timeout=10) as flood:
+        codes: dict[int, int] = {}
+        for _ in range(10_000):
+            status = flood.post(f"{served.base}/mcp", json=INITIALIZE).status_code
+            codes[status] = codes.get(status, 0) + 1
+        assert set(codes) == {200, 429}, codes  # refused with a retry time, never a 5xx
+        assert codes[200] <= 100, codes  # the per-key cap and the rate limit hold the flood
+        assert anyio.run(call_echo, served.base, BOB, "bob", 3) == ["bob 0", "bob 1", "bob 2"]
+        assert served.open_session(BOB).status_code == 200
+        assert httpx.get(f"{served.base}/healthz").json() == {"status": "ok"}
+
+
 def test_a_session_belongs_to_the_key_that_opened_it(served: Served) -> None:
     session = served.open_session(ALICE).headers["mcp-session-id"]
     as_alice = served.headers(ALICE, **{"mcp-session-id": session})
