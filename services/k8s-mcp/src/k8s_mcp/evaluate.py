@@ -1,15 +1,17 @@
 """Evaluate k8s-mcp on real captures it does not ship: does `list_pods` print what kubectl prints, and does the
 diagnosis name the cause of each failing workload?
 
-    python -m k8s_mcp.evaluate [--captures DIR] [--printer-cases FILE] [--out .lab/bench/k8s-mcp-eval.json]
+    python -m k8s_mcp.evaluate [--captures DIR ...] [--printer-cases FILE] [--out .lab/bench/k8s-mcp-eval.json]
 
 Every capture folder (see `captures`) becomes a snapshot and is read through a real in-memory MCP session, as a
 client would: `list_pods` is compared with the kubectl output the case records (`expected.kubectl`: printed by
 kubectl at the same moment; `expected.kubectl_derived`: worked out by hand from kubectl's rules, counted
 apart), and `diagnose_workload` must name every expected cause kind with its key facts (`expected.mentions` in
 the verdict or the evidence), give the expected health, and never call a workload with unready or restarting
-pods healthy. kubectl's own printer test cases are scored too. Cases marked `holdout: true` were collected
-after the diagnosis was written and were never used to tune it; they are reported on their own line.
+pods healthy. kubectl's own printer test cases are scored too. Cases marked `holdout: true` (the `heldout/`
+folder) were collected after the diagnosis was written and were never used to tune it; they are reported on their
+own line, and again without the ones marked `near_duplicate_of` a tuning case (another recording of the same test
+deployment). A case without `workload:` is scored for its kubectl rows only.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from k8s_mcp.pod_status import print_pod, restarts_text
 from k8s_mcp.server import create_server
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "real"
-DEFAULT_CAPTURES = FIXTURES / "workloads"
+DEFAULT_CAPTURES = [FIXTURES / "workloads", FIXTURES / "heldout"]
 DEFAULT_PRINTER_CASES = FIXTURES / "kubectl-printer" / "printers_test_cases.json"
 
 
@@ -41,6 +43,8 @@ DEFAULT_PRINTER_CASES = FIXTURES / "kubectl-printer" / "printers_test_cases.json
 class CaseResult:
     case: str
     holdout: bool
+    near_duplicate: bool
+    diagnosed: bool  # False for a case scored on its kubectl rows only
     expected_causes: list[str]
     found_causes: list[str]
     named: bool  # every expected cause kind found, with the expected facts
@@ -65,7 +69,9 @@ def _matches(row: dict[str, Any], expected: dict[str, Any]) -> bool:
 async def evaluate_case(folder: Path, scratch: Path) -> CaseResult:
     case = write_snapshot(folder, scratch / folder.name)
     expected = case.get("expected") or {}
-    workload = case["workload"]
+    workload = case.get("workload") or {}
+    manifest_namespaces = json.loads((scratch / folder.name / "namespaces.json").read_text(encoding="utf-8"))["items"]
+    namespace = workload.get("namespace") or manifest_namespaces[0]["metadata"]["name"]
     settings = K8sSettings(
         backend="snapshot",
         snapshot_dir=scratch / folder.name,
@@ -74,11 +80,13 @@ async def evaluate_case(folder: Path, scratch: Path) -> CaseResult:
         rate_limit_burst=100000,
     )
     async with Client(create_server(settings)) as client:
-        pods = (await client.call_tool("list_pods", {"namespace": "default"})).structured_content or {}
-        result = await client.call_tool(
-            "diagnose_workload", {"namespace": "default", "name": workload["name"], "kind": workload["kind"]}
-        )
-    data = result.structured_content or {}
+        pods = (await client.call_tool("list_pods", {"namespace": namespace})).structured_content or {}
+        result = None
+        if workload:
+            result = await client.call_tool(
+                "diagnose_workload", {"namespace": namespace, "name": workload["name"], "kind": workload["kind"]}
+            )
+    data = (result.structured_content if result else None) or {}
     rows = {row["name"]: row for row in pods.get("items", [])}
     found = [cause["kind"] for cause in data.get("causes", [])]
     text = data.get("verdict", "") + "\n" + "\n".join(line for c in data.get("causes", []) for line in c["evidence"])
@@ -90,17 +98,17 @@ async def evaluate_case(folder: Path, scratch: Path) -> CaseResult:
     return CaseResult(
         case=folder.name,
         holdout=bool(case.get("holdout")),
+        near_duplicate=bool(case.get("near_duplicate_of")),
+        diagnosed=bool(workload),
         expected_causes=list(expected.get("causes", [])),
         found_causes=found,
-        named=not missing and not result.is_error,
+        named=not missing and not (result and result.is_error),
         health_ok=data.get("health") == expected.get("health"),
         consistent=not (data.get("health") == "healthy" and (unready or found)),
         health=str(data.get("health")),
-        verdict=str(data.get("verdict") or (result.content[0].text if result.content else "")),
+        verdict=str(data.get("verdict") or (result.content[0].text if result and result.content else "")),
         kubectl={
-            pod: name in rows and _matches(rows[name], want)
-            for pod, want in (expected.get("kubectl") or {}).items()
-            for name in [pod]
+            pod: pod in rows and _matches(rows[pod], want) for pod, want in (expected.get("kubectl") or {}).items()
         },
         kubectl_derived={
             pod: pod in rows and _matches(rows[pod], want)
@@ -130,8 +138,11 @@ def _share(hits: int, total: int) -> str:
 def report(results: list[CaseResult], printer: tuple[int, int, list[str]]) -> dict[str, Any]:
     lines = []
     for r in results:
+        if not r.diagnosed:
+            lines.append(f"{'ok ' if all(r.kubectl.values()) else 'MISS'} {r.case} [holdout]: kubectl rows only")
+            continue
         mark = "ok " if r.named and r.health_ok and r.consistent else "MISS"
-        tag = " [holdout]" if r.holdout else ""
+        tag = (" [holdout, near-duplicate]" if r.near_duplicate else " [holdout]") if r.holdout else ""
         lines.append(
             f"{mark} {r.case}{tag}: expected {','.join(r.expected_causes)} → {','.join(r.found_causes) or '-'}; "
             f"health {r.health}{'' if r.health_ok else ' (wrong)'}"
@@ -142,23 +153,23 @@ def report(results: list[CaseResult], printer: tuple[int, int, list[str]]) -> di
         ("all", results),
         ("tuning", [r for r in results if not r.holdout]),
         ("holdout", [r for r in results if r.holdout]),
+        ("holdout_distinct", [r for r in results if r.holdout and not r.near_duplicate]),
     ):
+        diagnosed = [r for r in group if r.diagnosed]
+        failing = [r for r in diagnosed if r.expected_causes]
         if not group:
             continue
+        pods = [ok for r in group for ok in r.kubectl.values()]
+        derived = [ok for r in group for ok in r.kubectl_derived.values()]
         summary[label] = {
-            "cases": len(group),
-            "cause_named": _share(sum(r.named for r in group), len(group)),
-            "health_right": _share(sum(r.health_ok for r in group), len(group)),
-            "consistent": _share(sum(r.consistent for r in group), len(group)),
+            "workloads": len(diagnosed),
+            "failing_workloads_cause_named": _share(sum(r.named for r in failing), len(failing)),
+            "health_right": _share(sum(r.health_ok for r in diagnosed), len(diagnosed)),
+            "consistent": _share(sum(r.consistent for r in diagnosed), len(diagnosed)),
+            "pods_vs_kubectl_output": _share(sum(pods), len(pods)),
+            "pods_vs_derived": _share(sum(derived), len(derived)),
         }
-    pods = [ok for r in results for ok in r.kubectl.values()]
-    derived = [ok for r in results for ok in r.kubectl_derived.values()]
-    summary["kubectl_agreement"] = {
-        "printer_test_cases": _share(printer[0], printer[1]),
-        "captured_pods_vs_kubectl_output": _share(sum(pods), len(pods)),
-        "captured_pods_vs_derived": _share(sum(derived), len(derived)),
-        "failures": printer[2],
-    }
+    summary["kubectl_printer_test_cases"] = {"agree": _share(printer[0], printer[1]), "failures": printer[2]}
     for line in lines:
         print(line)  # noqa: T201 - a command's report
     print(json.dumps(summary, indent=2))  # noqa: T201
@@ -173,11 +184,11 @@ async def run(folders: list[Path], printer_cases: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m k8s_mcp.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--captures", type=Path, default=DEFAULT_CAPTURES)
+    parser.add_argument("--captures", type=Path, nargs="+", default=DEFAULT_CAPTURES)
     parser.add_argument("--printer-cases", type=Path, default=DEFAULT_PRINTER_CASES)
     parser.add_argument("--out", type=Path, default=Path(".lab/bench/k8s-mcp-eval.json"))
     args = parser.parse_args(argv)
-    folders = [folder for folder in sorted(args.captures.iterdir()) if (folder / "case.yaml").is_file()]
+    folders = [f for root in args.captures for f in sorted(root.iterdir()) if (f / "case.yaml").is_file()]
     result = anyio.run(run, folders, args.printer_cases)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
