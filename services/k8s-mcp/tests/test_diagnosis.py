@@ -448,3 +448,36 @@ def test_a_failed_job_read_without_its_conditions_is_failed_by_its_event(tmp_pat
     assert result.health == "failed" and "replica_failure" not in kinds(result)
     assert "job get-data failed (BackoffLimitExceeded)" in result.verdict
     assert "Could not resolve host" in result.verdict
+
+
+def test_a_long_pull_error_keeps_its_root_cause(tmp_path: Path) -> None:
+    """containerd wraps the cause in the image reference three times; cut at the head, the message loses the
+    one part that says why (here, the registry's host does not resolve)."""
+    image = "registry.internal.example.com/payments/gateway-service:2024.11.3-rc1"
+    stuck = pod("web-7d9f8-a", phase="Pending", statuses=[status("app", waiting("ImagePullBackOff"))])
+    failed = event(
+        "web-7d9f8-a",
+        "Failed",
+        f'Failed to pull image "{image}": failed to pull and unpack image "{image}": failed to resolve reference '
+        f'"{image}": failed to do request: Head "https://registry.internal.example.com/v2/payments/gateway-service/'
+        'manifests/2024.11.3-rc1": dial tcp: lookup registry.internal.example.com on 10.96.0.10:53: no such host',
+        count=4,
+    )
+    result = diagnose(tmp_path, [deployment(replicas=1), RS, stuck, failed])
+    assert kinds(result) == ["image_pull"]
+    assert "no such host" in result.verdict and "Failed to pull image" in result.verdict
+    assert "no such host" in evidence(result).split("\n", 1)[1]
+
+
+def test_a_job_past_its_backoff_limit_is_failed_without_conditions_or_events(tmp_path: Path) -> None:
+    """`kubectl describe job` prints neither conditions nor (once they age out) events: more failed pods than
+    backoffLimit, none active, is the controller's own rule for BackoffLimitExceeded. Below the limit, or
+    with pods still running, the Job is not failed."""
+    failed = _job("scraper", None, failed=3)
+    result = diagnose(tmp_path, [failed], kind="Job", name="scraper")
+    assert kinds(result) == ["job_failed"] and result.health == "failed"
+    assert "BackoffLimitExceeded" in result.verdict and "3 failed pods, more than backoffLimit 2" in result.verdict
+    retrying = _job("scraper", None, failed=3, active=1)
+    assert "job_failed" not in kinds(diagnose(tmp_path, [retrying], kind="Job", name="scraper"))
+    within = _job("scraper", None, failed=2)
+    assert "job_failed" not in kinds(diagnose(tmp_path, [within], kind="Job", name="scraper"))

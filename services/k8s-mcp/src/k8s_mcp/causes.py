@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from kubernetes.client import CoreV1Event, V1Container, V1ContainerStatus, V1Pod
 
-from k8s_mcp.formatting import age, clip, describe_state, event_count, event_time, pod_containers
+from k8s_mcp.formatting import age, describe_state, event_count, event_time, pod_containers
 from k8s_mcp.index import name_of
 from k8s_mcp.pod_status import PodRow
 from k8s_mcp.statuses import CONFIG_REASONS, CRASH_REASONS, IMAGE_REASONS
@@ -54,8 +54,14 @@ class Problem:
 
 
 def first_line(text: str | None, limit: int = 240) -> str:
+    """The first line of a message, cut in the middle when too long: kubelet, containerd and scheduler messages
+    are wrapped Go errors (`failed to pull …: failed to resolve …: dial tcp: … no such host`), whose root cause
+    is the last link, so the head says what failed and the tail says why."""
     line = next((part.strip() for part in (text or "").splitlines() if part.strip()), "")
-    return clip(line, limit) or ""
+    if len(line) <= limit:
+        return line
+    tail = limit * 2 // 3
+    return f"{line[: limit - tail - 3].rstrip()} … {line[-tail:].lstrip()}"
 
 
 def describe_event(event: CoreV1Event, now: datetime) -> str:

@@ -158,9 +158,24 @@ def job_failure(job: V1Job, index: NamespaceIndex) -> tuple[str, str] | None:
             c for c in (job.status.conditions or []) if c.type in ("Failed", "FailureTarget") and c.status == "True"
         )
         return condition.reason or "Failed", first_line(condition.message)
+    if job_status(job) in ("Complete", "SuccessCriteriaMet"):
+        return None
     event = latest(index.events_about({name_of(job)}), "BackoffLimitExceeded", "DeadlineExceeded")
-    if event is not None and job_status(job) not in ("Complete", "SuccessCriteriaMet"):
+    if event is not None:
         return event.reason or "Failed", first_line(event.message)
+    return _backoff_exceeded(job)
+
+
+def _backoff_exceeded(job: V1Job) -> tuple[str, str] | None:
+    """The Job controller's own rule, for a Job read without conditions or events (`kubectl describe job` prints
+    neither): more failed pods than backoffLimit (default 6), none active, not all completions done."""
+    spec, status = job.spec, job.status
+    if spec is None or status is None or spec.backoff_limit_per_index is not None:
+        return None
+    limit = 6 if spec.backoff_limit is None else spec.backoff_limit
+    failed, active, succeeded = status.failed or 0, status.active or 0, status.succeeded or 0
+    if failed > limit and active == 0 and succeeded < (spec.completions or 1):
+        return "BackoffLimitExceeded", f"{failed} failed pods, more than backoffLimit {limit}; none active"
     return None
 
 
