@@ -39,8 +39,8 @@ NOW = datetime(2026, 11, 26, 14, 23, 30, tzinfo=UTC)
 @pytest.fixture(scope="session")
 def snapshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The lab's incident written as a snapshot. Tests use the lab as a seeder only: the server never imports it."""
-    from sre_lab.cluster_snapshot import write_cluster_snapshot
-    from sre_lab.scenario import build_scenario
+    from sre_lab.cluster_snapshot import write_cluster_snapshot  # noqa: PLC0415 - the lab only where a test seeds
+    from sre_lab.scenario import build_scenario  # noqa: PLC0415 - the lab only where a test seeds
 
     out = tmp_path_factory.mktemp("cluster")
     write_cluster_snapshot(build_scenario(now=NOW), out)

@@ -25,6 +25,7 @@ from cluster_objects import (
 from k8s_mcp.diagnosis import diagnose_workload
 from k8s_mcp.models import Diagnosis
 from k8s_mcp.snapshot import SnapshotBackend
+from mcp_common.errors import ToolError
 
 RS = replicaset("web-7d9f8")
 
@@ -395,8 +396,6 @@ def test_completed_job_is_completed_not_down(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"])
 def test_not_found_lists_what_exists(tmp_path: Path, kind: str) -> None:
-    from mcp_common.errors import ToolError
-
     with pytest.raises(ToolError, match=f"{kind.lower()} 'nope' not found; available:"):
         diagnose(tmp_path, [deployment(), RS], kind=kind, name="nope")
 

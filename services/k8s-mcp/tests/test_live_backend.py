@@ -12,11 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import urllib3
+import yaml
 from kubernetes import client
 from mcp import Client
 
 from k8s_mcp.config import K8sSettings
-from k8s_mcp.live import RBAC_DIR, LiveBackend, api_client_from
+from k8s_mcp.live import KIND_CALLS, RBAC_DIR, LiveBackend, api_client_from
 from k8s_mcp.server import create_server
 from mcp_common.errors import ToolError
 from mcp_common.settings import ConfigError
@@ -300,10 +301,6 @@ def test_kubeconfig_env_is_honoured_and_named(tmp_path: Path, monkeypatch: pytes
 
 
 def test_rbac_grants_every_read_the_live_backend_makes_and_nothing_more() -> None:
-    import yaml
-
-    from k8s_mcp.live import KIND_CALLS
-
     documents = list(yaml.safe_load_all((RBAC_DIR / "10-read-only.yaml").read_text()))
     rules = [rule for doc in documents if doc["kind"] == "ClusterRole" for rule in doc["rules"]]
     granted = {(group, resource) for rule in rules for group in rule["apiGroups"] for resource in rule["resources"]}

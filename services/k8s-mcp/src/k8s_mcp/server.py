@@ -61,13 +61,13 @@ WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob
 def build_backend(settings: K8sSettings) -> ClusterBackend:
     """The backend the settings ask for; a `ConfigError` that says how to configure one otherwise."""
     if settings.backend == "snapshot":
-        from k8s_mcp.snapshot import SnapshotBackend  # only the backend in use is imported
+        from k8s_mcp.snapshot import SnapshotBackend  # noqa: PLC0415 - start-up: only the backend in use loads
 
         if settings.snapshot_dir is None:
             raise ConfigError("K8S_MCP_SNAPSHOT_DIR is required with K8S_MCP_BACKEND=snapshot")
         return SnapshotBackend(settings.snapshot_dir)
     if settings.backend == "live":
-        from k8s_mcp.live import LiveBackend, api_client_from  # only the backend in use is imported
+        from k8s_mcp.live import LiveBackend, api_client_from  # noqa: PLC0415 - start-up: only the backend in use loads
 
         return LiveBackend(
             api_client_from(settings.kubeconfig, settings.context, settings.in_cluster),
@@ -121,7 +121,7 @@ class AppContext:
 def _domain() -> dict[str, Any]:
     # Deferred: the domain modules import the kubernetes client's models, most of a second of start-up; they load
     # in the background right after start (see `_opened`), so `initialize` and `tools/list` do not wait for them.
-    from k8s_mcp import diagnosis, inspection
+    from k8s_mcp import diagnosis, inspection  # noqa: PLC0415 - start-up cost, see above
 
     return {"inspection": inspection, "diagnosis": diagnosis}
 

@@ -51,7 +51,7 @@ Raw = dict[str, Any]
 def _index_module() -> Any:
     # Deferred: the client's models cost most of a second of start-up. The server builds this backend before
     # `initialize` and reads the data after it, in the background; the models load then, with the data.
-    from k8s_mcp import index
+    from k8s_mcp import index  # noqa: PLC0415 - start-up cost, see above
 
     return index
 
