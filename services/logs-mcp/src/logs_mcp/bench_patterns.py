@@ -1,6 +1,7 @@
 """Pattern benchmark: grouping accuracy of log_patterns' templates against public logs with known templates.
 
     python -m logs_mcp.bench_patterns                      # the samples shipped in tests/fixtures/real/loghub
+                                                           # (tuned, held-out v1 and the fresh slice)
     python -m logs_mcp.bench_patterns --loghub DIR         # all of a loghub checkout (2,000 lines per system)
     python -m logs_mcp.bench_patterns [--data DIR ...] [--heldout DIR ...] [--out FILE]
 
@@ -17,6 +18,10 @@ as log_patterns (per system: one system is one service). Grouping accuracy (GA, 
 share of lines whose predicted group holds exactly the lines of their true template. Drain (drain3 with its
 default configuration) runs on the same lines as the reference; it is a benchmark-only dependency:
 `pip install drain3==0.9.11`. Figures print as a table (ours and Drain's on the same line) and are written as JSON.
+
+Sets, each summarised apart: `tuned` (the tuned systems' samples), `held_out_v1` (`heldout/`, looked at after its
+first run), `fresh_held_out` (the held-out systems' lines of `fresh/`: the held-out headline) and `fresh_tuned`
+(fresh lines of the tuned systems). `overall` is every system-set scored in the run.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import clickhouse_connect
+
 from logs_mcp.patterns import merge_signatures, signature_expression
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "real" / "loghub"
@@ -47,20 +54,28 @@ FRESH_FIXTURES = FIXTURES / "fresh"
 FRESH_LINE_IDS = (1401, 1460)
 
 
+# The sets a run reports apart, in print order (see the module docstring).
+SETS = ("tuned", "held_out_v1", "fresh_held_out", "fresh_tuned")
+
+
 @dataclass(frozen=True)
 class LabelledLog:
     system: str
-    held_out: bool
+    set: str  # one of SETS (`--loghub` uses "tuned" and "held_out")
     truth: list[str]  # template id per line
     messages: list[str]
 
+    @property
+    def held_out(self) -> bool:
+        return self.set not in ("tuned", "fresh_tuned")
 
-def read_dir(directory: Path, *, held_out: bool) -> list[LabelledLog]:
+
+def read_dir(directory: Path, *, set_name: str) -> list[LabelledLog]:
     """Every labelled system in `directory` (`*.tsv` or loghub's `*_structured.csv`)."""
     logs = []
     for path in sorted(directory.glob("*.tsv")):
         rows = [line.rstrip("\n").split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines() if line]
-        logs.append(LabelledLog(path.stem, held_out, [r[0] for r in rows], [r[1] for r in rows]))
+        logs.append(LabelledLog(path.stem, set_name, [r[0] for r in rows], [r[1] for r in rows]))
     structured: dict[str, Path] = {}
     for path in sorted(directory.glob("**/*_structured*.csv")):
         system = path.name.split("_")[0]
@@ -69,17 +84,28 @@ def read_dir(directory: Path, *, held_out: bool) -> list[LabelledLog]:
     for system, path in sorted(structured.items()):
         with path.open(encoding="utf-8", newline="") as handle:
             records = list(csv.DictReader(handle))
-        logs.append(LabelledLog(system, held_out, [r["EventId"] for r in records], [r["Content"] for r in records]))
+        logs.append(LabelledLog(system, set_name, [r["EventId"] for r in records], [r["Content"] for r in records]))
     return logs
 
 
 def read_loghub(directory: Path) -> list[LabelledLog]:
     """Every system of a loghub checkout, each in its declared set (`TUNED` or `HELD_OUT`)."""
-    logs = read_dir(directory, held_out=False)
+    logs = read_dir(directory, set_name="tuned")
     unknown = sorted(log.system for log in logs if log.system not in TUNED + HELD_OUT)
     if unknown:
         raise SystemExit(f"error: {', '.join(unknown)} in no declared set; add each to TUNED or HELD_OUT first")
-    return [LabelledLog(log.system, log.system in HELD_OUT, log.truth, log.messages) for log in logs]
+    return [
+        LabelledLog(log.system, "held_out" if log.system in HELD_OUT else "tuned", log.truth, log.messages)
+        for log in logs
+    ]
+
+
+def read_fresh(directory: Path) -> list[LabelledLog]:
+    """The fresh slice: held-out systems' lines are `fresh_held_out`, the tuned systems' `fresh_tuned`."""
+    return [
+        LabelledLog(log.system, "fresh_held_out" if log.system in HELD_OUT else "fresh_tuned", log.truth, log.messages)
+        for log in read_dir(directory, set_name="fresh")
+    ]
 
 
 def grouping_accuracy(truth: list[str], predicted: list[str]) -> float:
@@ -97,8 +123,6 @@ def grouping_accuracy(truth: list[str], predicted: list[str]) -> float:
 
 def signatures(messages: list[str]) -> list[str]:
     """The store's signature of each message, computed by chDB with the same SQL as the schema."""
-    import clickhouse_connect  # the benchmark opens its own embedded engine (a throwaway directory)
-
     with tempfile.TemporaryDirectory() as directory:
         client = clickhouse_connect.get_client(interface="chdb", path=directory)
         try:
@@ -117,7 +141,7 @@ def ours(messages: list[str], computed: list[str]) -> list[str]:
 
 
 def drain(messages: list[str]) -> list[str]:
-    from drain3 import TemplateMiner  # benchmark-only reference, installed by hand (see the docstring)
+    from drain3 import TemplateMiner  # optional: a benchmark-only reference, installed by hand
 
     miner = TemplateMiner()
     return [str(miner.add_log_message(message)["cluster_id"]) for message in messages]
@@ -138,6 +162,7 @@ def run(logs: list[LabelledLog]) -> dict[str, Any]:
         systems.append(
             {
                 "system": log.system,
+                "set": log.set,
                 "held_out": log.held_out,
                 "lines": len(log.messages),
                 "true_templates": len(set(log.truth)),
@@ -149,9 +174,8 @@ def run(logs: list[LabelledLog]) -> dict[str, Any]:
         )
     summary = {}
     for name, chosen in (
+        *((set_name, [s for s in systems if s["set"] == set_name]) for set_name in (*SETS, "held_out")),
         ("overall", systems),
-        ("tuned", [s for s in systems if not s["held_out"]]),
-        ("held_out", [s for s in systems if s["held_out"]]),
     ):
         if chosen:
             lines = sum(s["lines"] for s in chosen)
@@ -167,16 +191,15 @@ def run(logs: list[LabelledLog]) -> dict[str, Any]:
 
 
 def print_report(report: dict[str, Any]) -> None:
-    print(f"{'system':14} {'set':9} {'lines':>6} {'true':>5} {'ours':>5} {'drain':>6} {'GA':>6} {'Drain GA':>9}")
+    print(f"{'system':14} {'set':14} {'lines':>6} {'true':>5} {'ours':>5} {'drain':>6} {'GA':>6} {'Drain GA':>9}")
     for s in report["systems"]:
-        kind = "held-out" if s["held_out"] else "tuned"
         print(
-            f"{s['system']:14} {kind:9} {s['lines']:6} {s['true_templates']:5} {s['our_templates']:5} "
+            f"{s['system']:14} {s['set']:14} {s['lines']:6} {s['true_templates']:5} {s['our_templates']:5} "
             f"{s['drain_templates']:6} {s['ga']:6.3f} {s['drain_ga']:9.3f}"
         )
     for name, row in report["summary"].items():
         print(
-            f"{name:10} {row['systems']:2} systems {row['lines']:6} lines: GA mean {row['ga_mean']:.3f} "
+            f"{name:14} {row['systems']:2} systems {row['lines']:6} lines: GA mean {row['ga_mean']:.3f} "
             f"(Drain {row['drain_ga_mean']:.3f}), by line {row['ga_by_line']:.3f} (Drain {row['drain_ga_by_line']:.3f})"
         )
 
@@ -188,21 +211,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--heldout", type=Path, action="append", help=f"sets never used for tuning (default: {HELD_OUT_FIXTURES})"
     )
+    parser.add_argument("--fresh", type=Path, help=f"the fresh slice (default: {FRESH_FIXTURES}; 'none' to skip)")
     parser.add_argument("--out", type=Path, default=Path(".lab/bench/patterns.json"))
     args = parser.parse_args(argv)
     if args.loghub:
         logs = read_loghub(args.loghub)
     else:
-        logs = [log for d in args.data or [FIXTURES] for log in read_dir(d, held_out=False)]
-        logs += [log for d in args.heldout or [HELD_OUT_FIXTURES] for log in read_dir(d, held_out=True)]
-    leaked = sorted({log.system for log in logs if not log.held_out} & set(HELD_OUT))
+        logs = [log for d in args.data or [FIXTURES] for log in read_dir(d, set_name="tuned")]
+        logs += [log for d in args.heldout or [HELD_OUT_FIXTURES] for log in read_dir(d, set_name="held_out_v1")]
+        if str(args.fresh) != "none":
+            logs += read_fresh(args.fresh or FRESH_FIXTURES)
+    leaked = sorted({log.system for log in logs if log.set == "tuned"} & set(HELD_OUT))
     if leaked:
         sys.stderr.write(f"warning: {', '.join(leaked)} are held-out systems but were given as tuned sets\n")
     if not logs:
         sys.stderr.write("error: no labelled logs found (want <System>.tsv or <System>_2k.log_structured.csv)\n")
         return 2
     try:
-        import drain3  # noqa: F401  (checked up front: the reference is the point of the benchmark)
+        import drain3  # noqa: F401  optional, checked up front: the reference is the point of the run
     except ImportError:
         sys.stderr.write("error: the Drain reference needs drain3: .venv/bin/pip install drain3==0.9.11\n")
         return 2
