@@ -101,3 +101,11 @@ def test_merging_needs_evidence_and_is_order_free() -> None:
     forward, backward = merge_signatures(names), merge_signatures(list(reversed(names)))
     assert forward == backward
     assert forward["Connection closed by <ip>"] != forward["Connection reset by <host>"]  # a verb is not a name
+
+
+def test_an_empty_slot_is_the_slot_without_a_value() -> None:
+    merged = merge_signatures(["connection from <ip> () at <ts>", "connection from <ip> (<host>) at <ts>"])
+    assert set(merged.values()) == {"connection from <ip> <*> at <ts>"}
+    # only a whole token is a slot: a call's empty parentheses are part of its name
+    alone = merge_signatures(["jk2_init() Found child <num>", "jk2_init(<num>) Found child <num>"])
+    assert len(set(alone.values())) == 2

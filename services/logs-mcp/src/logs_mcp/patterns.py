@@ -9,7 +9,8 @@ Two stages, because each is cheap where it runs:
    belong to an identifier (`jk2_init()`, `ssh2`). The rules become the schema's `log_signature` function,
    or an inline expression for a table that has no signature column (no DDL on a read-only account).
 2. **Merge** (here, over the few thousand distinct signatures of a window): signatures that differ only in
-   the kind of a placeholder (`from <ip>` / `from <host>`) are one template; a word right after a naming word
+   the kind of a placeholder (`from <ip>` / `from <host>`), or in a bracketed or quoted value that one of them
+   leaves empty (`from <ip> ()` / `from <ip> (<host>)`), are one template; a word right after a naming word
    (`user webmaster`, `for root`) is a variable when the window holds at least two values in that place with
    everything else equal: evidence from the data, not a list of user names.
 """
@@ -25,6 +26,9 @@ from logs_mcp.sql import load_sql
 
 PLACEHOLDER = re.compile(r"<(?:\*|[a-z]+)>")
 WILDCARD = "<*>"
+# A whole token that is an empty pair of brackets or quotes is that slot without a value: the same shape as
+# the slot holding a placeholder (`()` and `(<host>)` are both `(<*>)`).
+EMPTY_SLOTS = {"()": "(<*>)", "[]": "[<*>]", "{}": "{<*>}", '""': '"<*>"', "''": "'<*>'"}
 # Words after which the next word names a thing (a user, a host, a node): a variable where the data varies it.
 NAMING_WORDS = frozenset(
     {"user", "username", "login", "account", "for", "host", "hostname", "node", "group", "by", "class"}
@@ -58,8 +62,8 @@ def signature_function() -> str:
 
 
 def _shape(token: str) -> str:
-    """The token with every placeholder made the same (`/<ip>` and `/<path>` -> `/<*>`)."""
-    return PLACEHOLDER.sub(WILDCARD, token)
+    """The token with every placeholder made the same (`/<ip>` and `/<path>` -> `/<*>`), an empty slot too."""
+    return EMPTY_SLOTS.get(token) or PLACEHOLDER.sub(WILDCARD, token)
 
 
 def _naming_word(token: str) -> bool:
