@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from logs_mcp.queries import ORDERS, keyword_condition, word_tokens
+from logs_mcp.arguments import ORDERS, keyword_condition, word_tokens
 from logs_mcp.server import create_server
 from logs_mcp.sql import load_sql
 from logs_mcp.windows import window

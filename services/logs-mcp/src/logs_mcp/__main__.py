@@ -13,6 +13,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from logs_mcp.config import LogsSettings
+from logs_mcp.formats import FORMATS, Options
+from logs_mcp.importer import ImportRefusedError, StderrProgress, import_files
+from logs_mcp.store import open_writer
 from mcp_common.errors import ConfigError, UnavailableError
 from mcp_common.runner import fail, serve, server_parser
 from mcp_common.settings import load_settings
@@ -29,14 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc))
     if args.command == "import":
         return import_command(settings, args)
-    from logs_mcp.server import create_server  # not needed by `import`
+    from logs_mcp.server import create_server  # start-up cost: `import` never loads the MCP SDK
 
     return serve(args, settings, create_server)
 
 
 def add_import_arguments(parser: argparse.ArgumentParser) -> None:
-    from logs_mcp.formats import FORMATS
-
     parser.description = (
         "Load log files into application_logs (LOGS_MCP_CLICKHOUSE_URL, else the embedded LOGS_MCP_DATA_DIR), "
         "next to what is there. Progress on stderr, the summary on stdout."
@@ -66,10 +67,6 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
 
 def import_command(settings: LogsSettings, args: argparse.Namespace) -> int:
     """Run `logs-mcp import`; the exit status."""
-    from logs_mcp.formats import Options
-    from logs_mcp.importer import ImportRefusedError, StderrProgress, import_files
-    from logs_mcp.store import open_writer
-
     try:
         zone = ZoneInfo(args.tz)
     except (ZoneInfoNotFoundError, ValueError):

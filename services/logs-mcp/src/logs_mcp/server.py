@@ -21,7 +21,7 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
-from logs_mcp import __version__, describe, prompts, queries, timeline
+from logs_mcp import __version__, arguments, describe, prompts, queries, timeline
 from logs_mcp.config import LogsSettings
 from logs_mcp.models import ErrorCounts, ErrorTimeline, LogPatterns, SearchResult, Services, SlowQueries, TraceResult
 from logs_mcp.store import LogStore, check_embedded
@@ -50,7 +50,7 @@ ServiceArg = Annotated[
     str | None,
     Field(
         min_length=1,
-        max_length=queries.MAX_SERVICE,
+        max_length=arguments.MAX_SERVICE,
         description="Only this service, exactly as the logs name it, e.g. payment-gateway (list_services shows them).",
     ),
 ]
@@ -123,7 +123,7 @@ def create_server(
             str | None,
             Field(
                 min_length=1,
-                max_length=queries.MAX_KEYWORD,
+                max_length=arguments.MAX_KEYWORD,
                 description="Text the message must contain, literally and case-insensitively (%, _, quotes and SQL "
                 "words are plain text), e.g. OutOfMemoryError, 'connection refused', tx-abc123.",
             ),

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from logs_mcp.arguments import check_service
 from logs_mcp.models import (
     Baseline,
     ErrorMoment,
@@ -18,7 +19,7 @@ from logs_mcp.models import (
     ServiceErrors,
     TimelineBucket,
 )
-from logs_mcp.queries import check_service, line_of, time_window
+from logs_mcp.queries import line_of, time_window
 from logs_mcp.store import LogStore
 from logs_mcp.windows import Window, bucket_for, iso
 
