@@ -4,12 +4,14 @@ process is refused with a message naming the directory and the holder, an unseed
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import clickhouse_connect
 import pytest
 from mcp import Client
 
@@ -47,8 +49,6 @@ def test_invalid_configuration_names_the_variable(monkeypatch: pytest.MonkeyPatc
 
 def test_the_embedded_store_without_chdb_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """chDB is the `embedded` extra: a server installed without it says how to get it, or to use a server."""
-    import importlib.util
-
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "chdb" else real(name, *a))
     with pytest.raises(StoreUnavailableError, match=r"sre-lab-logs-mcp\[embedded\].*LOGS_MCP_CLICKHOUSE_URL"):
@@ -146,8 +146,6 @@ def test_a_clickhouse_without_text_indexes_gets_a_bloom_filter(
 ) -> None:
     """The compose lab's ClickHouse 25.8 has no text index of this kind; a server with it disabled refuses it the
     same way. The schema falls back to a token bloom filter and says so; searches answer the same."""
-    import clickhouse_connect
-
     client = clickhouse_connect.get_client(
         interface="chdb", path=str(tmp_path / "store"), settings={"enable_full_text_index": 0}
     )

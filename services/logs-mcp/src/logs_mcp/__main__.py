@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc))
     if args.command == "import":
         return import_command(settings, args)
-    from logs_mcp.server import create_server  # start-up cost: `import` never loads the MCP SDK
+    from logs_mcp.server import create_server  # noqa: PLC0415 - start-up cost: `import` never loads the MCP SDK
 
     return serve(args, settings, create_server)
 

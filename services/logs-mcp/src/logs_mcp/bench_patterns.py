@@ -141,7 +141,7 @@ def ours(messages: list[str], computed: list[str]) -> list[str]:
 
 
 def drain(messages: list[str]) -> list[str]:
-    from drain3 import TemplateMiner  # optional: a benchmark-only reference, installed by hand
+    from drain3 import TemplateMiner  # noqa: PLC0415 - optional: benchmark-only, installed by hand
 
     miner = TemplateMiner()
     return [str(miner.add_log_message(message)["cluster_id"]) for message in messages]
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("error: no labelled logs found (want <System>.tsv or <System>_2k.log_structured.csv)\n")
         return 2
     try:
-        import drain3  # noqa: F401  optional, checked up front: the reference is the point of the run
+        import drain3  # noqa: F401, PLC0415 - optional, checked first: the reference is the point
     except ImportError:
         sys.stderr.write("error: the Drain reference needs drain3: .venv/bin/pip install drain3==0.9.11\n")
         return 2

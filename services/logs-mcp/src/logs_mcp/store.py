@@ -77,7 +77,7 @@ def embedded_holder(data_dir: Path) -> str | None:
         fields = _status_fields(status)
         if fields.get("PID") == str(os.getpid()):
             return None  # this process: chDB shares its engine between handles
-        import fcntl  # POSIX only, like chDB: on Windows a server uses ClickHouse, never this
+        import fcntl  # noqa: PLC0415 - POSIX only, like chDB: on Windows a server uses ClickHouse, never this
 
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -135,8 +135,8 @@ def connect(settings: LogsSettings, *, writer: bool = False) -> Client:
     The reader's session is read-only (`readonly=2`) on top of the per-query settings; `writer=True` is for
     the seeder and tests. The embedded directory is created for a writer and must exist for a reader.
     """
-    import clickhouse_connect  # start-up cost: it loads its whole driver (see above)
-    from clickhouse_connect.driver.exceptions import (  # start-up cost, as above
+    import clickhouse_connect  # noqa: PLC0415 - start-up cost: it loads its whole driver
+    from clickhouse_connect.driver.exceptions import (  # noqa: PLC0415 - start-up cost
         DatabaseError,
         OperationalError,
         ProgrammingError,
@@ -193,7 +193,7 @@ def connect(settings: LogsSettings, *, writer: bool = False) -> Client:
 def apply_schema(client: Client, database: str) -> str:
     """Create the database, `log_signature` and the tables if they do not exist (idempotent); the message index's
     kind: "text", or "bloom" where the server refuses text indexes (logged as a warning)."""
-    from clickhouse_connect.driver.exceptions import DatabaseError  # start-up cost
+    from clickhouse_connect.driver.exceptions import DatabaseError  # noqa: PLC0415 - start-up cost
 
     client.command("CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters={"db": database})
     client.database = database
@@ -251,7 +251,7 @@ class LogStore:
     def require_tables(self) -> None:
         """Raise `StoreUnavailableError` if the source's tables are missing (nothing seeded yet) or its mapping
         names a column the table lacks."""
-        from clickhouse_connect.driver.exceptions import DatabaseError  # start-up cost
+        from clickhouse_connect.driver.exceptions import DatabaseError  # noqa: PLC0415 - start-up cost
 
         # metadata lookups at start-up: the per-query limits, with time enough to open the store
         settings = {**self._query_settings, "max_execution_time": max(self.settings.query_timeout_s, 10)}
@@ -291,7 +291,7 @@ class LogStore:
         `$name` slots with SQL chosen from fixed tables by the caller (a sort direction), never with a value
         from a request: values are always bound parameters.
         """
-        from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError  # start-up cost
+        from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError  # noqa: PLC0415 - start-up cost
 
         text = Template(load_sql(name)).substitute({"source": self.source.relation, **fragments})
         try:
@@ -311,7 +311,7 @@ class LogStore:
 
     def healthy(self) -> bool:
         """A trivial query answers (for /healthz)."""
-        from clickhouse_connect.driver.exceptions import DatabaseError  # start-up cost
+        from clickhouse_connect.driver.exceptions import DatabaseError  # noqa: PLC0415 - start-up cost
 
         try:
             return self.client.query("SELECT 1", settings=self._query_settings).result_rows == [(1,)]
