@@ -13,10 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import httpx2
 import pytest
+from chromadb.api.client import SharedSystemClient
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from kb_mcp.__main__ import main
+from kb_mcp.config import KbSettings
 from kb_mcp.ingest import ingest_runbooks
 from kb_mcp.store import RunbookStore
 from mcp_common.errors import StoreUnavailableError
@@ -42,8 +46,6 @@ CHROMA_POOL_LEAK = "ignore:Exception ignored in. <socket.socket:pytest.PytestUnr
 @pytest.fixture
 def http_pools_released() -> Iterator[None]:
     yield
-    from chromadb.api.client import SharedSystemClient
-
     SharedSystemClient.clear_system_cache()  # every client of the test is closed by now
     gc.collect()
 
@@ -193,8 +195,6 @@ def test_ingest_command_skips_bad_files_and_fails_only_when_nothing_or_strict(
 
 
 def make_settings_for(tmp_path: Path):
-    from kb_mcp.config import KbSettings
-
     return KbSettings(chroma_path=tmp_path / "chroma", chroma_url=None)
 
 
@@ -283,9 +283,6 @@ def test_http_without_a_key_is_401_and_health_is_open(http_server: str) -> None:
 
 @pytest.mark.anyio
 async def test_http_with_the_key_serves_resources_and_tools(http_server: str, http_dir: Path) -> None:
-    import httpx2
-    from mcp.client.streamable_http import streamable_http_client
-
     async with (
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {KEY}"}, timeout=120) as http,
         Client(streamable_http_client(f"{http_server}/mcp", http_client=http)) as client,

@@ -7,6 +7,8 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from kb_mcp.corpus import parse_runbook
+from kb_mcp.ingest import ingest_runbooks
+from kb_mcp.server import create_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # the real model and Chroma
 
@@ -54,8 +56,6 @@ async def test_unknown_runbook_uri_is_a_clear_error(kb_server, uri: str, expecte
 
 async def test_resources_answer_while_the_model_cannot_load(seeded_settings, make_settings, tmp_path) -> None:
     """Resource reads never wait for the model; a search says clearly why it cannot run."""
-    from kb_mcp.server import create_server
-
     broken = tmp_path / "not-a-model"
     broken.mkdir()
     (broken / "config.json").write_text("{}")
@@ -73,8 +73,6 @@ async def test_resources_answer_while_the_model_cannot_load(seeded_settings, mak
 async def test_a_collection_built_with_another_model_is_refused_clearly(
     tmp_path, make_settings, small_corpus, embedder, server_for
 ) -> None:
-    from kb_mcp.ingest import ingest_runbooks
-
     built = make_settings(tmp_path / "chroma", model_name="some-other-model")
     ingest_runbooks(built, small_corpus, embedder=embedder)
     serving = make_settings(tmp_path / "chroma")
@@ -91,8 +89,6 @@ async def test_a_collection_built_with_another_model_is_refused_clearly(
 async def test_an_empty_store_says_to_ingest_and_a_later_ingest_is_picked_up(
     tmp_path, make_settings, small_corpus, embedder, server_for
 ) -> None:
-    from kb_mcp.ingest import ingest_runbooks
-
     settings = make_settings(tmp_path / "chroma", refresh_interval_s=0.001)
     async with Client(server_for(settings)) as client:
         before = await client.call_tool("search_runbooks", {"query": "pods crash"})

@@ -118,9 +118,9 @@ def _export_libraries(model_name: str) -> dict[str, str]:
     """The versions of what exporting needs; an `ExportError` saying what to do when one cannot be imported."""
     try:  # the `export` extra, imported only when exporting (serving never needs it)
         import onnx  # torch.onnx's exporter writes through it: fail here, with a clear message
-        import onnxruntime
-        import sentence_transformers
-        import torch
+        import onnxruntime  # optional extra (the parity check)
+        import sentence_transformers  # optional extra: `export`
+        import torch  # optional extra: `export`
     except ImportError as exc:
         raise ExportError(
             f"exporting {model_name} to ONNX needs torch, sentence-transformers and onnx, and {exc.name} cannot be "
@@ -139,8 +139,8 @@ def _export_libraries(model_name: str) -> dict[str, str]:
 
 def _reference_model(model_path: Path, model_name: str) -> Any:
     # the `export` extra (checked by _export_libraries): imported only when exporting
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
+    from sentence_transformers import SentenceTransformer  # optional extra: `export`
+    from transformers.utils import logging as transformers_logging  # optional extra: `export`
 
     transformers_logging.disable_progress_bar()  # stderr is for log lines
     model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
