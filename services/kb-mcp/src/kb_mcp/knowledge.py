@@ -94,8 +94,9 @@ class Corpus:
 
     async def current(self, store: Background[RunbookStore], *, allow_empty: bool = False) -> CorpusIndex:
         """The index (re-checked against the store when due); `StoreUnavailableError` saying what to do."""
-        with anyio.move_on_after(self.settings.model_wait_s):
-            await self._ready.wait()
+        if not self._ready.is_set():  # a cancel scope per call costs more than the rest of this check
+            with anyio.move_on_after(self.settings.model_wait_s):
+                await self._ready.wait()
         if not self._ready.is_set():
             raise StoreUnavailableError("the knowledge base is still being read; retry in a few seconds")
         if self._due():
@@ -142,6 +143,11 @@ class QueryVectors:
         self.size = size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    def cached(self, query: str) -> bool:
+        """Whether `query`'s vector is held (then a search needs no embedding)."""
+        with self._lock:
+            return query in self._vectors
 
     def get(self, embedder: Embedder, query: str) -> np.ndarray:
         with self._lock:

@@ -8,6 +8,7 @@ them (`pg_stat_activity` → `pg_stat_activity`, `pg`, `stat`, `activity`; `OOMK
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -81,26 +82,34 @@ def stem(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lowercase tokens for BM25: compound identifiers whole, plus their parts and camel-case pieces, stemmed."""
     tokens: list[str] = []
-    for match in _WORD.finditer(text):
-        raw = match.group()
-        parts = [p for p in _JOINERS.split(raw) if p]
-        pieces: list[str] = []
-        for part in parts:
-            if _MIXED_CASE.search(part):
-                pieces.extend(_CAMEL.findall(part))
-            else:
-                pieces.append(part)
-        if not pieces:
-            continue  # a run of underscores
-        compound = raw.lower()
-        if len(pieces) > 1 or compound != pieces[0].lower():
-            tokens.append(compound)
-        for piece in pieces:
-            low = piece.lower()
-            if low in STOPWORDS or (len(low) == 1 and not low.isdigit()):
-                continue
-            tokens.append(stem(low))
+    for word in _WORD.findall(text):
+        tokens.extend(_word_tokens(word))
     return tokens
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _word_tokens(raw: str) -> tuple[str, ...]:
+    """The tokens of one word as `tokenize` emits them. Cached: a corpus repeats its words (about 100 k words,
+    a few thousand distinct, in the lab's runbooks), so building the index at start-up tokenizes each once."""
+    parts = [p for p in _JOINERS.split(raw) if p]
+    pieces: list[str] = []
+    for part in parts:
+        if _MIXED_CASE.search(part):
+            pieces.extend(_CAMEL.findall(part))
+        else:
+            pieces.append(part)
+    if not pieces:
+        return ()  # a run of underscores
+    tokens: list[str] = []
+    compound = raw.lower()
+    if len(pieces) > 1 or compound != pieces[0].lower():
+        tokens.append(compound)
+    for piece in pieces:
+        low = piece.lower()
+        if low in STOPWORDS or (len(low) == 1 and not low.isdigit()):
+            continue
+        tokens.append(stem(low))
+    return tuple(tokens)
 
 
 def word_ngrams(text: str, n: int = PHRASE_LENGTH) -> set[tuple[str, ...]]:
@@ -118,6 +127,8 @@ class BM25:
         self.size = len(documents)
         self.lengths = [len(doc) for doc in documents]
         self.average_length = (sum(self.lengths) / self.size) if self.size else 0.0
+        # Each document's length normalisation, once: a query walks many postings.
+        self.norms = [k1 * (1.0 - b + b * length / (self.average_length or 1.0)) for length in self.lengths]
         self.postings: dict[str, list[tuple[int, int]]] = {}
         for position, doc in enumerate(documents):
             for term, count in Counter(doc).items():
@@ -130,6 +141,8 @@ class BM25:
     def scores(self, query_tokens: Iterable[str], allowed: set[int] | None = None) -> dict[int, float]:
         """Document position → score, for documents sharing at least one term with the query."""
         totals: dict[int, float] = {}
+        norms = self.norms
+        boost = self.k1 + 1.0
         for term in set(query_tokens):
             idf = self.idf.get(term)
             if idf is None:
@@ -137,8 +150,7 @@ class BM25:
             for position, count in self.postings[term]:
                 if allowed is not None and position not in allowed:
                     continue
-                norm = self.k1 * (1.0 - self.b + self.b * self.lengths[position] / (self.average_length or 1.0))
-                totals[position] = totals.get(position, 0.0) + idf * count * (self.k1 + 1.0) / (count + norm)
+                totals[position] = totals.get(position, 0.0) + idf * count * boost / (count + norms[position])
         return totals
 
     def ranked(self, query_tokens: Iterable[str], limit: int, allowed: set[int] | None = None) -> list[int]:
@@ -162,8 +174,9 @@ def reciprocal_rank_fusion(
     k: int = RRF_K,
     weights: Mapping[str, float] | None = None,
     scale: Iterable[str] | None = None,
+    limit: int | None = None,
 ) -> list[Fused]:
-    """Fuse rankings (name → keys, best first) by Σ wᵢ / (k + rankᵢ), best first.
+    """Fuse rankings (name → keys, best first) by Σ wᵢ / (k + rankᵢ), best first (the first `limit`).
 
     The score is normalised to 0..1 by the fused score of an item first in every ranking named in `scale`
     (default: all), capped at 1: with vector and BM25 as the scale, 1.0 means both put the section first and
@@ -180,7 +193,7 @@ def reciprocal_rank_fusion(
         for rank, key in enumerate(keys, start=1):
             raw[key] = raw.get(key, 0.0) + weight / (k + rank)
             ranks.setdefault(key, {})[name] = rank
-    ordered = sorted(raw, key=lambda key: (-raw[key], key))
+    ordered = sorted(raw, key=lambda key: (-raw[key], key))[:limit]
     return [
         Fused(
             key=key,
@@ -261,14 +274,18 @@ class CorpusIndex:
         self.manifest = manifest
         self.runbooks: dict[str, Runbook] = {r.id: r for r in runbooks}
         self.sections: list[Section] = [s for r in runbooks for s in r.sections]
-        self.positions: dict[str, int] = {s.chunk_id: i for i, s in enumerate(self.sections)}
+        self.chunk_ids: list[str] = [s.chunk_id for s in self.sections]
+        self.positions: dict[str, int] = {chunk_id: i for i, chunk_id in enumerate(self.chunk_ids)}
         self.teams: list[str] = sorted({r.team for r in runbooks if r.team})
         self.services: list[str] = sorted({svc for r in runbooks for svc in r.services})
         documents = [bm25_document(self.runbooks[s.runbook_id], s) for s in self.sections]
         tokens = [tokenize(doc) for doc in documents]
         self.bm25 = BM25(tokens)
         self.terms = [frozenset(t) for t in tokens]
-        self.phrases = [word_ngrams(doc) for doc in documents]
+        self.phrases: dict[tuple[str, ...], list[int]] = {}  # word trigram → the sections that have it
+        for position, doc in enumerate(documents):
+            for gram in word_ngrams(doc):
+                self.phrases.setdefault(gram, []).append(position)
         # The weight of a query word the corpus never uses: that of a word found in one section.
         self.unknown_idf = math.log(1.0 + (len(tokens) - 0.5) / 1.5) if tokens else 1.0
         if vectors is not None and len(vectors) != len(self.sections):
@@ -292,14 +309,11 @@ class CorpusIndex:
 
     def phrase_ranked(self, query: str, limit: int, allowed: set[int] | None = None) -> list[int]:
         """Positions of the sections sharing the most word trigrams with the query, best first."""
-        wanted = word_ngrams(query)
-        if not wanted:
-            return []
-        shared = {
-            i: len(wanted & grams)
-            for i, grams in enumerate(self.phrases)
-            if (allowed is None or i in allowed) and not wanted.isdisjoint(grams)
-        }
+        shared: dict[int, int] = {}
+        for gram in word_ngrams(query):
+            for i in self.phrases.get(gram, ()):
+                if allowed is None or i in allowed:
+                    shared[i] = shared.get(i, 0) + 1
         return sorted(shared, key=lambda i: (-shared[i], i))[:limit]
 
     def vector_ranked(
@@ -348,18 +362,18 @@ def hybrid_search(
         if query_vector is None:
             raise ValueError("a query vector is needed for mode " + mode)
         nearest = index.vector_ranked(query_vector, limit, allowed)
-        rankings["vector"] = [index.sections[p].chunk_id for p, _ in nearest]
-        similarity = {index.sections[p].chunk_id: sim for p, sim in nearest}
+        rankings["vector"] = [index.chunk_ids[p] for p, _ in nearest]
+        similarity = {index.chunk_ids[p]: sim for p, sim in nearest}
+    terms = tokenize(query)
     if mode in ("hybrid", "bm25"):
-        positions = index.bm25.ranked(tokenize(query), limit, allowed)
-        rankings["bm25"] = [index.sections[p].chunk_id for p in positions]
+        positions = index.bm25.ranked(terms, limit, allowed)
+        rankings["bm25"] = [index.chunk_ids[p] for p in positions]
     if mode == "hybrid":
-        rankings["phrase"] = [index.sections[p].chunk_id for p in index.phrase_ranked(query, limit, allowed)]
+        rankings["phrase"] = [index.chunk_ids[p] for p in index.phrase_ranked(query, limit, allowed)]
     hits: list[Hit] = []
     scale = ("vector", "bm25") if mode == "hybrid" else (mode,)  # the phrase ranking only adds to them
-    terms = tokenize(query)
     ceiling = 1.0
-    for fused in reciprocal_rank_fusion(rankings, weights=WEIGHTS, scale=scale)[:n_results]:
+    for fused in reciprocal_rank_fusion(rankings, weights=WEIGHTS, scale=scale, limit=n_results):
         position = index.positions[fused.key]
         section = index.sections[position]
         sim = similarity.get(fused.key)

@@ -101,20 +101,15 @@ class AppContext:
         problem = model_mismatch(self.settings, index, embedder)
         if problem:
             raise StoreUnavailableError(problem)
-        hits = await run_blocking(
-            search,
-            index,
-            query,
-            n_results,
-            embedder=embedder,
-            queries=self.queries,
-            team=team,
-            service=service,
-            mode=mode,
-            timeout_s=self.settings.search_timeout_s,
-            what="search_runbooks",
+        queries = self.queries
+        run = partial(
+            search, index, query, n_results, embedder=embedder, queries=queries, team=team, service=service, mode=mode
         )
-        return index, hits
+        if embedder is None or self.queries.cached(query):
+            # No embedding to do: BM25, one matrix product and the fusion take well under a millisecond here,
+            # less than handing them to a worker thread and back (a repeated query, a sampled answer's rounds).
+            return index, run()
+        return index, await run_blocking(run, timeout_s=self.settings.search_timeout_s, what="search_runbooks")
 
     async def healthy(self) -> bool:
         """Serving is possible: the corpus was read from Chroma (maybe empty), the model is not failing, the
@@ -307,13 +302,20 @@ def _add_resources(server: MCPServer[AppContext]) -> None:
 
 async def _open(app: AppContext, tasks: TaskGroup) -> None:
     """The lifespan's openings, in the order that answers the first search soonest."""
+    model_tried = anyio.Event()
+
+    async def open_model() -> None:
+        await app.model.open()
+        model_tried.set()
+
     try:
+        # The model loads while the local copy is read: ONNX Runtime builds its session outside the GIL, so the
+        # two overlap on a second core.
+        tasks.start_soon(open_model)
         if await app.corpus.load_copy():
-            # The local copy holds the index: the first search needs only the model, so it opens first, and
-            # Chroma (its import alone takes about a second of CPU) is read once it is ready.
-            await app.model.open()
-        else:
-            tasks.start_soon(app.model.open)
+            # The copy holds the index: the first search needs only the model, so Chroma (its import alone takes
+            # about a second of CPU) is read once the model is ready.
+            await model_tried.wait()
         await app.store.open()
         await app.corpus.refresh(app.store, force=True)
     except Exception:

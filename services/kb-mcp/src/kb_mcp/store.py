@@ -18,7 +18,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import numpy as np
 
 from kb_mcp.codec import runbook_from, section_from
@@ -91,8 +90,8 @@ class StoredCorpus:
 def open_client(settings: KbSettings) -> ClientAPI:
     """The Chroma client the settings describe (imports chromadb: call it off the start-up path)."""
     # Start-up cost: importing chromadb takes about a second; the server does it in the background.
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+    import chromadb  # start-up cost (see above)
+    from chromadb.config import Settings as ChromaSettings  # start-up cost, with chromadb
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     url = settings.chroma_url
@@ -259,7 +258,10 @@ class RunbookStore:
     @contextlib.contextmanager
     def _reading(self, what: str) -> Iterator[None]:
         """Chroma gone or failing while the server reads it: a `StoreUnavailableError` saying what to check."""
-        from chromadb.errors import ChromaError  # imported by now: the client exists
+        # Imported by now with chromadb (the client exists); at the top they would cost the server's start-up
+        # 0.1-0.3 s (httpx brings rich) for an error type that only a Chroma client can raise.
+        import httpx  # start-up cost (see above)
+        from chromadb.errors import ChromaError  # start-up cost: chromadb, imported by now with the client
 
         try:
             yield
@@ -270,7 +272,7 @@ class RunbookStore:
             ) from exc
 
     def _get(self, name: str) -> Collection | None:
-        from chromadb.errors import NotFoundError  # imported by now: the client exists
+        from chromadb.errors import NotFoundError  # start-up cost: chromadb, imported by now with the client
 
         try:
             return self.client.get_collection(name, embedding_function=None)
