@@ -1,19 +1,11 @@
-"""The sre-lab command line through typer's runner: every expected failure is one line and a non-zero exit.
+"""The sre-lab command line through typer's runner: the clock, the marker, config output, audit, help.
 
-The situations are the ones issue 14 found ending in tracebacks; each is made real here (a process holding
-the embedded store, a Docker without its daemon or compose plugin, a file where a directory goes, an
-unwritable path, Chroma not listening, a directory where a config file goes).
+Issue 14's thirteen situations that ended in tracebacks are one table in tests/test_cli_situations.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import stat
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,164 +28,6 @@ def one_line_error(result, code: int = 1) -> str:  # result: click.testing.Resul
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("sre-lab: error: ")
     return lines[0]
-
-
-@pytest.fixture
-def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "lab" / "data"
-    monkeypatch.setenv("SRE_LAB_DATA_DIR", str(root))
-    monkeypatch.setenv("COLUMNS", "200")  # rich wraps table cells to the terminal width
-    for variable in ("LOGS_MCP_CLICKHOUSE_URL", "KB_MCP_CHROMA_URL", "ANTHROPIC_API_KEY", "SRE_LAB_HOME"):
-        monkeypatch.delenv(variable, raising=False)
-    return root
-
-
-def fake_docker(bin_dir: Path, *, daemon: bool = True, compose: bool = True, running: str = "") -> Path:
-    """A `docker` on PATH that answers like one whose daemon or compose plugin is (not) there."""
-    bin_dir.mkdir(exist_ok=True)
-    info = "echo 27.3.1; exit 0" if daemon else "echo Cannot connect to the Docker daemon >&2; exit 1"
-    version = "echo v2.29.0; exit 0" if compose else "echo docker: compose is not a docker command >&2; exit 1"
-    script = bin_dir / "docker"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'if [ "$1" = info ]; then {info}; fi\n'
-        f'if [ "$1" = compose ] && [ "$2" = version ]; then {version}; fi\n'
-        f'if [ "$1" = ps ]; then printf "{running}"; exit 0; fi\n'
-        "exit 0\n"
-    )
-    script.chmod(0o755)
-    return bin_dir
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-# -- the thirteen situations --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def held_log_store(lab_dir: Path) -> Iterator[Path]:
-    """A seeded lab whose embedded log store another process holds (as Claude Desktop's logs-mcp would)."""
-    # seeded by a process of its own: chDB keeps a directory open in the process that opened it
-    seeded = subprocess.run(
-        [sys.executable, "-m", "sre_lab", "seed", "logs", "--rows", "1000", "--now", NOW],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert seeded.returncode == 0, seeded.stderr
-    store = EmbeddedStores(lab_dir).clickhouse
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, chdb.session as s; held = s.Session(sys.argv[1]); held.query('SELECT 1');"
-         "print('ready', flush=True); sys.stdin.read()", str(store)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-    yield store
-    assert holder.stdin is not None
-    holder.stdin.close()
-    holder.wait(timeout=30)
-    holder.stdout.close()
-
-
-def test_1_investigate_while_another_process_holds_the_log_store(held_log_store: Path) -> None:
-    line = one_line_error(runner.invoke(app, ["investigate", "--driver", "playbook"]))
-    assert f"the embedded log store {held_log_store} is in use by pid" in line
-    assert "stop that process" in line
-
-
-def test_2_investigate_the_compose_lab_when_it_is_not_running(tmp_path: Path, lab_dir: Path, monkeypatch) -> None:
-    monkeypatch.setenv("PATH", str(fake_docker(tmp_path / "bin", running="")))
-    line = one_line_error(runner.invoke(app, ["investigate", "--stack", "docker", "--driver", "playbook"]))
-    assert "the compose lab is not running" in line and "sre-lab up --docker" in line
-
-
-@pytest.mark.parametrize("command", [["status", "--docker"], ["down", "--docker"]])
-def test_3_to_6_docker_commands_without_docker_or_its_compose_plugin(
-    command: list[str], tmp_path: Path, lab_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    line = one_line_error(runner.invoke(app, command))
-    assert "Docker is not installed" in line and "sre-lab up --embedded" in line
-    monkeypatch.setenv("PATH", str(fake_docker(tmp_path / "bin", compose=False)))
-    line = one_line_error(runner.invoke(app, command))
-    assert "compose plugin (v2) is missing" in line
-    monkeypatch.setenv("PATH", str(fake_docker(tmp_path / "bin2", daemon=False)))
-    line = one_line_error(runner.invoke(app, command))
-    assert "daemon is not reachable (Cannot connect to the Docker daemon)" in line
-
-
-def test_7_seed_cluster_out_at_a_file(tmp_path: Path, lab_dir: Path) -> None:
-    target = tmp_path / "snapshot.json"
-    target.write_text("{}")
-    line = one_line_error(runner.invoke(app, ["seed", "cluster", "--out", str(target), "--now", NOW]))
-    assert f"{target} exists and is not a directory" in line
-    assert target.read_text() == "{}"
-
-
-def test_8_seed_cluster_out_at_an_unwritable_path(tmp_path: Path, lab_dir: Path) -> None:
-    if os.geteuid() == 0:
-        target = Path("/sys/sre-lab-snapshot")  # root may write anywhere but sysfs
-    else:
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o500)
-        target = locked / "snapshot"
-    line = one_line_error(runner.invoke(app, ["seed", "cluster", "--out", str(target), "--now", NOW]))
-    assert "permission denied" in line.lower() or "not permitted" in line.lower()
-
-
-def test_9_seed_runbooks_with_chroma_unreachable(lab_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KB_MCP_CHROMA_URL", f"http://127.0.0.1:{closed_port()}")
-    line = one_line_error(runner.invoke(app, ["seed", "runbooks"]))
-    assert "127.0.0.1" in line and "Chroma" in line
-
-
-@pytest.mark.parametrize("client", ["claude-desktop", "claude-code"])
-def test_10_11_config_write_path_at_a_directory(client: str, tmp_path: Path, lab_dir: Path) -> None:
-    command = ["config", client, "--mode", "docker", "--path", str(tmp_path)]
-    line = one_line_error(runner.invoke(app, [*command, "--write"] if client == "claude-desktop" else command))
-    assert f"{tmp_path} is a directory" in line and "nothing was changed" in line
-
-
-# (12 and 13, the agent driver with the API unreachable or a bad key, need a seeded lab with its servers:
-#  tests/test_investigate.py runs them through the CLI against the stack.)
-
-
-# -- the docker path: the same pre-flight, and a failed check fails `up` ------------------------------------
-
-
-def test_up_docker_without_a_daemon_says_what_to_do(tmp_path: Path, lab_dir: Path, monkeypatch) -> None:
-    monkeypatch.setenv("PATH", str(fake_docker(tmp_path / "bin", daemon=False)))
-    line = one_line_error(runner.invoke(app, ["up", "--docker"]))
-    assert "daemon is not reachable" in line and "sre-lab up --embedded" in line
-
-
-def test_up_docker_fails_when_the_servers_fail_their_checks(tmp_path: Path, lab_dir: Path, monkeypatch) -> None:
-    # compose "succeeds" but no server answers MCP: `up` must fail, naming each server and why
-    monkeypatch.setenv("PATH", str(fake_docker(tmp_path / "bin")))
-    home = tmp_path / "checkout"
-    (home / "lab").mkdir(parents=True)
-    (home / "compose.yaml").write_text("services: {}\n")
-    (home / "lab" / "pyproject.toml").write_text("")
-    monkeypatch.setenv("SRE_LAB_HOME", str(home))
-    result = runner.invoke(app, ["up", "--docker", "--now", NOW])
-    line = one_line_error(result)
-    assert "3 of 3 servers failed their check (k8s-mcp, logs-mcp, kb-mcp)" in line
-    assert "failed" in result.stdout and "Next" not in result.stdout
-    env = (home / ".lab" / "lab.env").read_text()
-    assert f"SCENARIO_NOW={NOW}" in env and stat.S_IMODE((home / ".lab" / "lab.env").stat().st_mode) == 0o600
-
-
-def test_docker_commands_outside_a_checkout_say_where_to_run_them(
-    tmp_path: Path, lab_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PATH", str(fake_docker(tmp_path / "bin")))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("sre_lab.paths.find_checkout", lambda start=None, env=None: None)
-    line = one_line_error(runner.invoke(app, ["status", "--docker"]))
-    assert "no lab checkout here" in line and "SRE_LAB_HOME" in line
-    assert not (tmp_path / ".lab").exists(), "nothing written where it does not belong"
 
 
 # -- the embedded lab: its clock, its marker, down --volumes ------------------------------------------------
@@ -245,8 +79,8 @@ def test_down_volumes_asks_first_and_deletes_only_the_lab(lab_dir: Path) -> None
     declined = runner.invoke(app, ["down", "--volumes"], input="n\n")
     assert "nothing was deleted" in declined.stderr and declined.exit_code == 1
     assert lab_dir.is_dir()
-    no_answer = runner.invoke(app, ["down", "--volumes"], input="")
-    assert no_answer.exit_code == 1 and lab_dir.is_dir()
+    no_answer = runner.invoke(app, ["down", "--volumes"], input="")  # end of input: no, in the same one line
+    assert "nothing was deleted" in one_line_error(no_answer) and lab_dir.is_dir()
     accepted = runner.invoke(app, ["down", "--volumes"], input="y\n")
     assert accepted.exit_code == 0 and not lab_dir.exists()
     assert (lab_dir.parent).is_dir(), "only the data directory goes"

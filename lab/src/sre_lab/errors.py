@@ -2,9 +2,13 @@
 
     Exception
     ├── LabError ................ expected: one line on stderr, what happened and what to do; exit status 1
-    │   └── UsageError .......... the command line asks for something that cannot be done; exit status 2
+    │   └── UsageError .......... the command line asks for something that cannot be done (a bad --now, a path
+    │                             option naming a file where a directory goes): exit status 2, like click's
     ├── known foreign errors .... a store locked or unreachable, a bad setting, a path that is a file or not
     │                             writable: `explain` turns each into a LabError (same one line, same exit)
+    ├── ExceptionGroup .......... what an anyio task group raises around its tasks' errors (the MCP clients
+    │                             of `investigate` and `up` run in task groups): explained as its first
+    │                             expected failure when every error inside is expected, else a bug
     └── anything else ........... a bug: the traceback is printed (typer's), so it can be reported
 
 The servers draw the same line (`mcp_common.errors`): the user's fault and an unavailable dependency get a
@@ -15,10 +19,11 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import click
+import typer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,15 +53,17 @@ class UsageError(LabError):
 
 def explain(exc: BaseException) -> LabError | None:
     """The expected failure behind a foreign exception, or None when it is a bug."""
-    # Imported here: each names a server package the CLI may not have loaded yet (start-up cost).
-    from mcp_common.errors import ConfigError, UnavailableError
+    from mcp_common.errors import ConfigError, UnavailableError  # noqa: PLC0415 — they import the MCP SDK (a second)
 
     if isinstance(exc, LabError):
         return exc
+    if isinstance(exc, BaseExceptionGroup):
+        # A task group wraps the error that ended it (e.g. logs-mcp could not open its store while the
+        # k8s-mcp client was open): the user's one line is inside. One unexplained error makes it a bug.
+        explained = [explain(leaf) for leaf in leaves(exc)]
+        return explained[0] if explained and None not in explained else None
     if isinstance(exc, ConfigError | UnavailableError):
         return LabError(str(exc))
-    if type(exc).__name__ == "StoreError" and type(exc).__module__.startswith("kb_mcp"):
-        return LabError(str(exc), "check that Chroma is running (KB_MCP_CHROMA_URL) or unset it for the embedded store")
     if isinstance(exc, PermissionError):
         return LabError(f"permission denied: {exc.filename or exc}", "choose a path you can write, or fix its owner")
     if isinstance(exc, IsADirectoryError):
@@ -70,11 +77,52 @@ def explain(exc: BaseException) -> LabError | None:
     return None
 
 
+@contextmanager
+def advised(todo: str) -> Iterator[None]:
+    """An expected failure inside that says no remedy gets `todo`; a bug stays a bug."""
+    try:
+        yield
+    except Exception as exc:
+        error = explain(exc)
+        if error is None or error.todo is not None:
+            raise
+        raise LabError(error.what, todo, exit_code=error.exit_code) from exc
+
+
+@contextmanager
+def option_value(option: str, value: object, todo: str) -> Iterator[None]:
+    """What `option` named (`value`) cannot be used: an expected failure inside is the command line's (exit
+    status 2), names the option and its value, and says what to give instead (`todo`, unless it says already)."""
+    try:
+        yield
+    except Exception as exc:
+        error = explain(exc)
+        if error is None:
+            raise
+        # the system's reason, not the name of a scratch file made next to the value
+        reason = (
+            exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else error.what.removeprefix(f"{value} ")
+        )
+        raise UsageError(f"{option} {value}: {reason}", error.todo or todo) from exc
+
+
+def leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """The errors inside `group` (and inside any group nested in it), in order."""
+    found: list[BaseException] = []
+    for inner in group.exceptions:
+        found.extend(leaves(inner) if isinstance(inner, BaseExceptionGroup) else [inner])
+    return found
+
+
 def fail(error: LabError) -> None:
     """Print the one line and exit with the error's status."""
     sys.stderr.write(f"sre-lab: error: {error.line()}\n")
     sys.stderr.flush()
     raise SystemExit(error.exit_code)
+
+
+# typer's exit, abort and usage errors: classes of typer's own (it no longer uses the click package's)
+_TYPER_OWN = (typer.Exit, typer.Abort, typer.TyperException)
 
 
 def handled(function: F) -> F:
@@ -84,8 +132,17 @@ def handled(function: F) -> F:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+        except (*_TYPER_OWN, SystemExit, KeyboardInterrupt):
             raise
+        except ExceptionGroup as group:
+            # typer's own exits and usage errors keep their meaning when a task group carried them
+            own = [leaf for leaf in leaves(group) if isinstance(leaf, _TYPER_OWN)]
+            if own:
+                raise own[0] from None
+            error = explain(group)
+            if error is None:
+                raise
+            fail(error)
         except Exception as exc:
             error = explain(exc)
             if error is None:

@@ -18,7 +18,7 @@ from sre_lab.clients import (
     server_entries,
 )
 from sre_lab.docker import lab_api_key, read_env_file
-from sre_lab.errors import LabError
+from sre_lab.errors import LabError, UsageError
 from sre_lab.paths import EmbeddedStores, data_dir, env_file, find_checkout
 
 config_app = new_app("MCP client configuration for the lab's servers.")
@@ -47,7 +47,10 @@ def _entries(mode: Mode) -> dict[str, dict[str, object]]:
     return server_entries(mode, root, EmbeddedStores(root).audit, clock)
 
 
-def _merge(path: Path, entries: dict[str, dict[str, object]]) -> MergeResult:
+def _merge(path: Path, entries: dict[str, dict[str, object]], *, given: bool) -> MergeResult:
+    """Merge into `path`; `given`: --path named it, so a directory there is the command line's error."""
+    if given and path.is_dir():
+        raise UsageError(f"--path {path}: is a directory", "give the path of the config file; nothing was changed")
     try:
         return merge_servers(path, entries)
     except ConfigFileError as exc:
@@ -75,7 +78,7 @@ def claude_desktop(
     if not write:
         echo_json({"mcpServers": entries})
         return
-    result = _merge(path or claude_desktop_config_path(), entries)
+    result = _merge(path or claude_desktop_config_path(), entries, given=path is not None)
     _report(result)
     if result.changed:
         console.print("Restart Claude Desktop to load the servers.")
@@ -90,7 +93,7 @@ def claude_code(
     entries = {key: {"type": "stdio", **entry} for key, entry in _entries(mode).items()}
     checkout = find_checkout()
     target = path or (checkout / ".mcp.json" if checkout else Path(".mcp.json").resolve())
-    _report(_merge(target, entries))
+    _report(_merge(target, entries, given=path is not None))
 
 
 @config_app.command("generic", short_help="Client-neutral JSON: stdio and HTTP endpoints.")

@@ -4,6 +4,7 @@ LOGS_MCP_* / KB_MCP_* variables name), recording the embedded lab's scenario clo
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ import typer
 
 from sre_lab import labstate, seeding
 from sre_lab.cli.base import NowOption, app, console, new_app, note, parse_now
+from sre_lab.errors import advised, option_value
 from sre_lab.paths import EmbeddedStores, data_dir
 from sre_lab.scenario import Scenario, build_scenario
 
@@ -99,14 +101,18 @@ def cluster(scenario: Scenario, out: Path | None) -> None:
     if lab_root is not None:
         labstate.claim(lab_root)
     target = out if out is not None else EmbeddedStores(data_dir()).cluster
-    summary = seeding.seed_cluster(scenario, target, lab_root=lab_root)
+    todo = "give a new or empty directory, or an earlier snapshot's"
+    given = option_value("--out", out, todo) if out else nullcontext()
+    with given:
+        summary = seeding.seed_cluster(scenario, target, lab_root=lab_root)
     counts = ", ".join(f"{n} {name.removesuffix('.json')}" for name, n in summary.counts.items())
     console.print(f"[green]cluster snapshot[/] → {target}: {counts}, {summary.log_files} log files")
 
 
 def logs(scenario: Scenario, rows: int) -> None:
     if _server("LOGS_MCP_CLICKHOUSE_URL"):
-        report = seeding.seed_logs(scenario, seeding.logs_settings(), rows)
+        with advised("start ClickHouse (or check LOGS_MCP_CLICKHOUSE_URL), or unset it to seed the embedded lab"):
+            report = seeding.seed_logs(scenario, seeding.logs_settings(), rows)
     else:
         root = data_dir()
         labstate.claim(root)
@@ -120,7 +126,8 @@ def logs(scenario: Scenario, rows: int) -> None:
 
 def runbooks(directory: Path | None) -> None:
     if _server("KB_MCP_CHROMA_URL"):
-        report = seeding.seed_runbooks(seeding.kb_settings(), directory)
+        with advised("start Chroma (`chroma run`, or check KB_MCP_CHROMA_URL), or unset it to seed the embedded lab"):
+            report = seeding.seed_runbooks(seeding.kb_settings(), directory)
     else:
         root = data_dir()
         labstate.claim(root)

@@ -103,7 +103,8 @@ def _describe_process(fields: Mapping[str, str]) -> str:
         return "another process"
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        command = " ".join(arg.decode(errors="replace") for arg in argv if arg)[:160]
+        # one line whatever the arguments hold (a `python -c` script has newlines): the message is read by line
+        command = " ".join(" ".join(arg.decode(errors="replace") for arg in argv if arg).split())[:160]
     except OSError:
         command = ""
     since = f", since {fields['Started at']}" if fields.get("Started at") else ""
