@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,6 +108,50 @@ def test_a_private_config_stays_private_and_its_owner_stays(tmp_path: Path) -> N
     path.chmod(0o644)  # a shared one stays shared
     merge_servers(path, server_entries("embedded", tmp_path, tmp_path, "2026-11-26T14:23:30Z"), clock=CLOCK)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_a_config_of_another_user_keeps_its_owner(tmp_path: Path) -> None:
+    # `sudo sre-lab config … --write` on the user's own file must not hand it to root
+    if os.geteuid() != 0:
+        pytest.skip("only root can write a file another user owns and give it back")
+    path = tmp_path / "claude_desktop_config.json"
+    path.write_text(json.dumps({"mcpServers": {}}))
+    path.chmod(0o600)
+    os.chown(path, 65534, 65534)
+    merge_servers(path, server_entries("docker", tmp_path, tmp_path), clock=CLOCK)
+    after = path.stat()
+    assert (after.st_uid, after.st_gid, stat.S_IMODE(after.st_mode)) == (65534, 65534, 0o600)
+
+
+_WINDOWS = """
+import importlib, json, os, pkgutil, sys
+from pathlib import Path
+for name in ("fchmod", "fchown", "chown", "lchown", "getuid", "getgid", "geteuid", "getegid"):
+    delattr(os, name)  # what Windows' os module does not have
+import sre_lab
+for module in pkgutil.walk_packages(sre_lab.__path__, "sre_lab."):
+    importlib.import_module(module.name)
+sys.platform = "win32"
+from sre_lab.clients import merge_servers, server_entries
+folder = Path(sys.argv[1])
+existing = folder / "claude_desktop_config.json"
+existing.write_text(json.dumps({"mcpServers": {"github": {"command": "gh"}}}))
+for path in (existing, folder / "new" / "claude_desktop_config.json"):
+    merge_servers(path, server_entries("docker", folder, folder))
+    print(sorted(json.loads(path.read_text())["mcpServers"]))
+"""
+
+
+def test_the_writer_and_every_module_work_without_posix_only_functions(tmp_path: Path) -> None:
+    # Claude Desktop runs on Windows: nothing of the lab may call os.fchown/getuid at import or unguarded
+    result = subprocess.run(
+        [sys.executable, "-c", _WINDOWS, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "['clickhouse-logs', 'github', 'kubernetes', 'sre-knowledge-base']",
+        "['clickhouse-logs', 'kubernetes', 'sre-knowledge-base']",
+    ]
 
 
 def test_a_new_config_is_created_private(tmp_path: Path) -> None:

@@ -134,16 +134,24 @@ def _replace(target: Path, text: str) -> None:
         with os.fdopen(descriptor, "w", encoding="utf-8") as fh:
             fh.write(text)
             if before is not None:
-                os.fchmod(fh.fileno(), before.st_mode & 0o7777)
-                if (before.st_uid, before.st_gid) != (os.getuid(), os.getgid()):
-                    # only root may give a file away; anyone else keeps the group at best
-                    with contextlib.suppress(PermissionError):
-                        os.fchown(fh.fileno(), before.st_uid, before.st_gid)
+                _keep_mode_and_owner(fh.fileno(), before)
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _keep_mode_and_owner(descriptor: int, before: os.stat_result) -> None:
+    """Give the new file the old one's mode and owner. POSIX only: Windows has neither (a file's access is its
+    folder's ACL, which the replacement inherits), nor os.fchmod, os.fchown or os.getuid."""
+    if sys.platform == "win32":
+        return
+    os.fchmod(descriptor, before.st_mode & 0o7777)
+    if (before.st_uid, before.st_gid) != (os.getuid(), os.getgid()):
+        # only root may give a file away; anyone else keeps the group at best
+        with contextlib.suppress(PermissionError):
+            os.fchown(descriptor, before.st_uid, before.st_gid)
 
 
 def pinned_clock(path: Path) -> str | None:
