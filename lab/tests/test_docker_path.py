@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import stat
 from pathlib import Path
 
@@ -85,8 +86,6 @@ def test_daemon_not_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_port_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import socket
-
     fake_docker(tmp_path / "bin", info_exit=0)
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     with socket.socket() as holder:

@@ -53,7 +53,7 @@ class UsageError(LabError):
 
 def explain(exc: BaseException) -> LabError | None:
     """The expected failure behind a foreign exception, or None when it is a bug."""
-    from mcp_common.errors import ConfigError, UnavailableError  # noqa: PLC0415 — they import the MCP SDK (a second)
+    from mcp_common.errors import ConfigError, UnavailableError  # noqa: PLC0415 - they import the MCP SDK (a second)
 
     if isinstance(exc, LabError):
         return exc

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from clickhouse_connect.driver.client import Client
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from logs_mcp.config import LogsSettings
 from logs_mcp.store import open_writer
@@ -136,9 +137,6 @@ class _NoProgress:
 
 class _RichProgress:
     def __init__(self, total_rows: int) -> None:
-        # a progress bar only when one is drawn (the seed job in compose and the tests seed without)
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         self._progress = Progress(
             TextColumn("[bold]seeding logs"),
             BarColumn(),

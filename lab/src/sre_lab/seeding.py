@@ -40,7 +40,7 @@ the rows; the incident's signals are rates and shapes, which do not. `--rows` se
 
 def seed_cluster(scenario: Scenario, out: Path, lab_root: Path | None = None) -> SnapshotSummary:
     """Write the cluster snapshot; with `lab_root`, record it in that embedded lab's state."""
-    from sre_lab.cluster_snapshot import write_cluster_snapshot  # deferred with the other writers
+    from sre_lab.cluster_snapshot import write_cluster_snapshot  # noqa: PLC0415 - deferred with the other writers
 
     summary = write_cluster_snapshot(scenario, out)
     if lab_root is not None:
@@ -52,7 +52,7 @@ def seed_cluster(scenario: Scenario, out: Path, lab_root: Path | None = None) ->
 
 def logs_settings(data_dir: Path | None = None, **overrides: Any) -> LogsSettings:
     """LogsSettings from the environment, pointed at `data_dir` (embedded chDB) when given."""
-    from logs_mcp.config import LogsSettings  # the servers' packages load only for the store being seeded
+    from logs_mcp.config import LogsSettings  # noqa: PLC0415 - the servers' packages load only for the store being seeded
 
     if data_dir is not None:
         overrides.setdefault("data_dir", data_dir)
@@ -61,7 +61,7 @@ def logs_settings(data_dir: Path | None = None, **overrides: Any) -> LogsSetting
 
 def kb_settings(chroma_path: Path | None = None, **overrides: Any) -> KbSettings:
     """KbSettings from the environment, pointed at `chroma_path` (embedded Chroma) when given."""
-    from kb_mcp.config import KbSettings  # the servers' packages load only for the store being seeded
+    from kb_mcp.config import KbSettings  # noqa: PLC0415 - the servers' packages load only for the store being seeded
 
     if chroma_path is not None:
         overrides.setdefault("chroma_path", chroma_path)
@@ -76,7 +76,7 @@ def seed_logs(
     lab_root: Path | None = None,
 ) -> SeedReport:
     """Replace the log store's data with the incident's; with `lab_root`, record it in that lab's state."""
-    from sre_lab.loggen import seed_log_store  # chDB and clickhouse-connect: only when logs are seeded
+    from sre_lab.loggen import seed_log_store  # noqa: PLC0415 - chDB and clickhouse-connect: only when logs are seeded
 
     report = seed_log_store(scenario, settings=settings, rows=rows, progress=progress)
     if lab_root is not None:
@@ -87,7 +87,7 @@ def seed_logs(
 
 def seed_runbooks(settings: KbSettings, runbooks_dir: Path | None = None, lab_root: Path | None = None) -> IngestReport:
     """Ingest the runbooks (idempotent); with `lab_root`, record them in that lab's state."""
-    from kb_mcp.ingest import ingest_runbooks  # Chroma and ONNX Runtime: only when runbooks are ingested
+    from kb_mcp.ingest import ingest_runbooks  # noqa: PLC0415 - Chroma and ONNX Runtime: only when runbooks are ingested
 
     report = ingest_runbooks(settings, runbooks_dir)
     if lab_root is not None:

@@ -77,6 +77,6 @@ def docker_cli_env() -> dict[str, str]:
 
 
 def _onnx_cache_dir() -> Path:
-    from kb_mcp.config import default_onnx_cache_dir  # kb-mcp's settings module: loaded only for embedded entries
+    from kb_mcp.config import default_onnx_cache_dir  # noqa: PLC0415 - kb-mcp's settings module: loaded only for embedded entries
 
     return default_onnx_cache_dir()

@@ -29,7 +29,7 @@ def audit_verify(
 
     Exit status: 0 intact; 3 intact, but records were lost to faults (torn writes, unfinished changes);
     1 altered, removed, inserted or cut; 2 no such file, or an unreadable key."""
-    from mcp_common.audit import verify  # the audit module pulls in the MCP SDK; only this command needs it
+    from mcp_common.audit import verify  # noqa: PLC0415 - the audit module pulls in the MCP SDK; only this command needs it
 
     if not path.is_file():
         raise LabError(

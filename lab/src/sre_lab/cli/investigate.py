@@ -46,8 +46,8 @@ class _Progress:
 
 
 def _embedded_stack() -> EmbeddedStack:
-    from logs_mcp.store import check_embedded  # names the process holding the store (Claude Desktop?)
-    from sre_lab.stack import EmbeddedStack  # the MCP SDK: a second to import, only for commands that talk MCP
+    from logs_mcp.store import check_embedded  # noqa: PLC0415 - names the process holding the store (Claude Desktop?)
+    from sre_lab.stack import EmbeddedStack  # noqa: PLC0415 - the MCP SDK: a second to import, only for commands that talk MCP
 
     root = data_dir()
     state = labstate.read_state(root)
@@ -58,7 +58,7 @@ def _embedded_stack() -> EmbeddedStack:
 
 
 def _compose_stack() -> ComposeStack:
-    from sre_lab.stack import ComposeStack  # the MCP SDK: a second to import, only for commands that talk MCP
+    from sre_lab.stack import ComposeStack  # noqa: PLC0415 - the MCP SDK: a second to import, only for commands that talk MCP
 
     checks = preflight(ports=())
     running = running_servers(checks.docker)
@@ -86,9 +86,8 @@ def investigate_command(
     max_seconds: Annotated[float, typer.Option(min=5, max=3600, help="Time limit in seconds")] = 180.0,
 ) -> None:
     """Investigate an incident across all three servers as a real MCP client; print the report."""
-    # the MCP SDK and the drivers take a second or two to import: only this command loads them
-    from sre_lab.investigate import AnthropicModel, investigate
-    from sre_lab.investigate.render import render_markdown, render_text
+    from sre_lab.investigate import AnthropicModel, investigate  # noqa: PLC0415 - the MCP SDK: a second to import
+    from sre_lab.investigate.render import render_markdown, render_text  # noqa: PLC0415 - with the line above
 
     has_key = bool(os.environ.get("ANTHROPIC_API_KEY"))
     if driver == "agent" and not has_key:

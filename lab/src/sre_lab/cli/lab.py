@@ -52,7 +52,7 @@ def up(
     if not embedded:
         _up_docker(labstate.iso(moment), build=build)
         return
-    from sre_lab.bringup import bring_up  # noqa: PLC0415 — the MCP SDK: a second to import, only for commands that talk MCP
+    from sre_lab.bringup import bring_up  # noqa: PLC0415 - the MCP SDK: a second to import, only for commands that talk MCP
 
     root = data_dir()
     console.rule(f"seeding the embedded lab in {root}; each server is checked once its store is ready")
@@ -121,7 +121,7 @@ def _note_stale_configs(clock: str) -> None:
 
 
 def _up_docker(clock: str, *, build: bool) -> None:
-    from sre_lab.stack import ComposeStack, check_all  # noqa: PLC0415 — the MCP SDK: a second to import, only when it is used
+    from sre_lab.stack import ComposeStack, check_all  # noqa: PLC0415 - the MCP SDK: a second to import, only when it is used
 
     checks = preflight()
     compose, environment = compose_file(), env_file()
@@ -143,7 +143,7 @@ def _up_docker(clock: str, *, build: bool) -> None:
 @app.command("status", short_help="The scenario clock, what is seeded, audit logs.")
 def status(embedded: EmbeddedFlag = True) -> None:
     """What is seeded and as of which scenario clock (embedded), or what runs (docker); audit logs verified."""
-    from mcp_common.audit import verify  # noqa: PLC0415 — the audit module pulls in the MCP SDK; only status needs it
+    from mcp_common.audit import verify  # noqa: PLC0415 - the audit module pulls in the MCP SDK; only status needs it
 
     if not embedded:
         checks = preflight(ports=())

@@ -47,7 +47,7 @@ class AnthropicModel:
     """Claude through the Anthropic Messages API (ANTHROPIC_API_KEY, and ANTHROPIC_BASE_URL if set)."""
 
     def __init__(self, model: str, max_tokens: int = 2048, timeout_s: float = 60.0, max_retries: int = 1) -> None:
-        import anthropic  # 1-3 s to import: only the agent driver pays for it
+        import anthropic  # noqa: PLC0415 - 1-3 s to import: only the agent driver pays for it
 
         self.api = anthropic
         self.client = anthropic.AsyncAnthropic(timeout=timeout_s, max_retries=max_retries)
