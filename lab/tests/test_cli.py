@@ -5,10 +5,14 @@ Issue 14's thirteen situations that ended in tracebacks are one table in tests/t
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from mcp_common.audit import AuditEntry, AuditLog
@@ -159,7 +163,41 @@ def test_audit_verify_names_a_torn_line_once_and_checks_the_key(tmp_path: Path) 
     assert unkeyed.exit_code == 3 and "need the key" in unkeyed.stdout
 
 
-def test_help_shows_choices_and_defaults() -> None:
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every leaf command of the CLI, with its path (`("seed", "cluster")`)."""
+    subcommands = getattr(command, "commands", None)
+    if not subcommands:
+        yield path, command
+        return
+    for name, sub in subcommands.items():
+        yield from _commands(sub, (*path, name))
+
+
+LEAVES = dict(_commands(typer.main.get_command(app)))
+
+
+def _choices(command: Any, name: str) -> tuple[str, ...]:
+    """The values a parameter's `Literal[...]` annotation allows (none: not a choice)."""
+    hint = get_type_hints(inspect.unwrap(command.callback), include_extras=True)[name]
+    hint = get_args(hint)[0] if get_origin(hint) is Annotated else hint
+    return tuple(map(str, get_args(hint))) if get_origin(hint) is Literal else ()
+
+
+@pytest.mark.parametrize("path", [pytest.param(path, id=" ".join(path)) for path in LEAVES])
+def test_help_shows_every_options_default_and_choices(path: tuple[str, ...]) -> None:
+    result = runner.invoke(app, [*path, "--help"], terminal_width=400)  # one line per parameter
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.stdout.splitlines() if line.startswith("  ")]
+    command = LEAVES[path]
+    for param in command.params:
+        names = (*param.opts, *param.secondary_opts)
+        line = next(line for line in lines if line.split()[0].rstrip(",") in names or line.split()[0] == param.name)
+        assert "[default: " in line or "[required]" in line, f"{' '.join(path)} {names[0]}: {line!r}"
+        if choices := _choices(command, param.name):
+            assert f"<{'|'.join(choices)}>" in line, f"{' '.join(path)} {names[0]} hides its choices: {line!r}"
+
+
+def test_help_names_the_choices_and_defaults_people_ask_about() -> None:
     text = " ".join(runner.invoke(app, ["investigate", "--help"]).stdout.split())
     assert "<text|markdown|json>" in text and "[default: text]" in text
     assert "<auto|playbook|agent>" in text and "[default: 40; 1<=x<=200]" in text

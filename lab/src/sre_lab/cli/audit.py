@@ -15,7 +15,11 @@ app.add_typer(audit_app, name="audit")
 
 KeyFile = Annotated[
     Path | None,
-    typer.Option("--key-file", help="The server's audit key (its AUDIT_KEY_FILE): checks the HMACs and the seal"),
+    typer.Option(
+        "--key-file",
+        help="The server's audit key (its AUDIT_KEY_FILE): checks the HMACs and the seal "
+        "[default: none: the chain only]",
+    ),
 ]
 
 

@@ -70,7 +70,9 @@ def _report(result: MergeResult) -> None:
 @config_app.command("claude-desktop", short_help="Claude Desktop's mcpServers (print or --write).")
 def claude_desktop(
     mode: ModeOption = "docker",
-    write: Annotated[bool, typer.Option("--write", help="Merge into Claude Desktop's config (backs it up)")] = False,
+    write: Annotated[
+        bool, typer.Option("--write", help="Merge into Claude Desktop's config (backs it up) [default: print it]")
+    ] = False,
     path: Annotated[Path | None, typer.Option(help="Config file [default: the platform's Claude Desktop path]")] = None,
 ) -> None:
     """Print (or merge into Claude Desktop's config) the mcpServers entries for the three servers."""

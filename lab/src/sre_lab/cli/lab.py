@@ -189,8 +189,10 @@ def status(embedded: EmbeddedFlag = True) -> None:
 @app.command("down", short_help="Stop the compose lab, or delete the lab's data.")
 def down(
     embedded: EmbeddedFlag = True,
-    volumes: Annotated[bool, typer.Option("--volumes", help="Also delete the seeded data (asks first)")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking")] = False,
+    volumes: Annotated[
+        bool, typer.Option("--volumes", help="Also delete the seeded data (asks first) [default: keep it]")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking [default: ask]")] = False,
 ) -> None:
     """Stop the compose lab (docker), or delete the embedded lab's data (with --volumes)."""
     if not embedded:
