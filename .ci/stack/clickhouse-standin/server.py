@@ -21,6 +21,8 @@ import tempfile
 import threading
 import uuid
 from base64 import b64decode
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -151,6 +153,12 @@ class Handler(BaseHTTPRequestHandler):
         encoding = self.headers.get("Content-Encoding")
         if encoding and body:
             body = _decompress(body, encoding)
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.startswith("multipart/form-data"):
+            # clickhouse-connect sends the query and its bound parameters as form fields once they are too long
+            # for a URL (over 4 kB), as ClickHouse's HTTP interface accepts
+            self._query(b"", _form_fields(content_type, body))
+            return
         self._query(body)
 
     def _read_chunked(self) -> bytes:
@@ -163,10 +171,11 @@ class Handler(BaseHTTPRequestHandler):
             parts.append(self.rfile.read(size))
             self.rfile.readline()
 
-    def _query(self, body: bytes) -> None:
+    def _query(self, body: bytes, form: dict[str, str] | None = None) -> None:
         query_id = str(uuid.uuid4())
         try:
             params = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+            params.update(form or {})
             query_id = params.get("query_id") or query_id
             user, password = self._credentials(params)
             profile = self.users.check(user, password, self.client_address[0])
@@ -255,6 +264,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The fields of a multipart/form-data body (query, param_*): text only, as clickhouse-connect sends them."""
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            fields[name] = (part.get_payload(decode=True) or b"").decode()
+    return fields
 
 
 class StandinError(Exception):
