@@ -4,7 +4,8 @@
 # the base image that cannot be pulled here. Idempotent: each step checks before it acts.
 #
 #   .ci/stack/engine.sh up     # install/prepare, start the API service; prints the env to use (eval it)
-#   .ci/stack/engine.sh down   # stop the API service this script started
+#   .ci/stack/engine.sh reset  # remove what an earlier, failed run left: the lab's containers, networks, volumes
+#   .ci/stack/engine.sh down   # remove the lab's containers, stop the health ticker and the API service
 #
 # Everything it starts is recorded under $STACK_STATE (default .lab/stack) and stopped by `down`.
 set -euo pipefail
@@ -15,8 +16,31 @@ STATE="${STACK_STATE:-$ROOT/.lab/stack}"
 SOCK="$STATE/podman.sock"
 export CONTAINERS_CONF="$HERE/containers.conf"
 BASE_IMAGE="${BASE_IMAGE:-docker.io/library/python:3.11.14-slim-bookworm}"
+PROJECT=sre-mcp-lab  # compose.yaml's `name:`: compose labels the lab's containers, networks and volumes with it
 
 log() { printf '[engine] %s\n' "$*" >&2; }
+fail() { log "FAILED: $*"; exit 1; }
+
+# The pid in a pid file, if that process is still the one recorded (its command line contains $2): never a
+# pid reused by an unrelated process.
+live_pid() {
+  local file="$1" pattern="$2" pid
+  [ -f "$file" ] || return 1
+  pid="$(cat "$file")"
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern" || return 1
+  echo "$pid"
+}
+
+stop_recorded() {
+  local file="$1" pattern="$2" pid
+  if pid="$(live_pid "$file" "$pattern")"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
 
 install_packages() {
   local missing=()
@@ -30,18 +54,57 @@ install_packages() {
   apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+api_answers() { podman --url "unix://$SOCK" version >/dev/null 2>&1; }
+
 start_service() {
   mkdir -p "$STATE"
-  if [ -S "$SOCK" ] && [ -f "$STATE/service.pid" ] && kill -0 "$(cat "$STATE/service.pid")" 2>/dev/null; then
+  if live_pid "$STATE/service.pid" "system service" >/dev/null && [ -S "$SOCK" ] && api_answers; then
     return
   fi
+  # a service recorded by an earlier run that no longer answers, and its stale socket
+  stop_recorded "$STATE/service.pid" "system service"
   rm -f "$SOCK"
   log "podman system service on $SOCK"
   # setsid: the service outlives this script (make runs the tests next); `down` stops it by its pid.
   setsid podman system service --time=0 "unix://$SOCK" >"$STATE/service.log" 2>&1 </dev/null &
   echo $! >"$STATE/service.pid"
-  for _ in $(seq 100); do [ -S "$SOCK" ] && return; sleep 0.1; done
-  log "the podman service did not create $SOCK; see $STATE/service.log"; exit 1
+  for _ in $(seq 300); do
+    if [ -S "$SOCK" ] && api_answers; then return; fi
+    sleep 0.1
+  done
+  fail "the podman service did not answer on $SOCK within 30 s; see $STATE/service.log"
+}
+
+# The lab's containers (by compose's project label and by name), then its networks and volumes: what a run that
+# failed or was killed left behind would hold the published ports or carry old data into this run.
+remove_containers() {
+  local ids
+  ids="$( { podman ps -a -q --filter "label=com.docker.compose.project=$PROJECT"
+            podman ps -a -q --filter "name=^sre-lab-"; } 2>/dev/null | sort -u)"
+  [ -z "$ids" ] && return
+  log "removing the lab's containers: $(podman ps -a --filter "label=com.docker.compose.project=$PROJECT" \
+    --format '{{.Names}}' 2>/dev/null | tr '\n' ' ')"
+  # shellcheck disable=SC2086 # one id per word
+  podman rm -f -t 5 $ids >/dev/null || fail "could not remove containers $ids"
+}
+
+reset() {
+  remove_containers
+  local networks volumes
+  networks="$(podman network ls -q --filter "label=com.docker.compose.project=$PROJECT" 2>/dev/null)"
+  volumes="$(podman volume ls -q --filter "label=com.docker.compose.project=$PROJECT" 2>/dev/null)"
+  if [ -n "$networks" ]; then
+    log "removing the lab's networks: $(echo $networks)"
+    # shellcheck disable=SC2086
+    podman network rm -f $networks >/dev/null || fail "could not remove networks $networks"
+  fi
+  if [ -n "$volumes" ]; then
+    log "removing the lab's volumes: $(echo $volumes)"
+    # shellcheck disable=SC2086
+    podman volume rm -f $volumes >/dev/null || fail "could not remove volumes $volumes"
+  fi
+  # images left untagged by rebuilds (the store persists between runs: keep the disk in check)
+  podman image prune -f >/dev/null 2>&1 || true
 }
 
 # The base image of every Dockerfile, made here since no registry is reachable: Debian bookworm (minbase) with
@@ -83,11 +146,14 @@ case "${1:-up}" in
     printf 'export CONTAINERS_CONF=%q DOCKER_HOST=%q DOCKER_CONFIG=%q\n' \
       "$CONTAINERS_CONF" "unix://$SOCK" "$STATE/docker"
     ;;
-  down)
-    if [ -f "$STATE/service.pid" ]; then
-      kill "$(cat "$STATE/service.pid")" 2>/dev/null || true
-      rm -f "$STATE/service.pid" "$SOCK"
-    fi
+  reset)
+    reset
     ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  down)
+    stop_recorded "$STATE/ticker.pid" "health-ticker"
+    if command -v podman >/dev/null; then remove_containers; fi
+    stop_recorded "$STATE/service.pid" "system service"
+    rm -f "$SOCK"
+    ;;
+  *) echo "usage: $0 up|reset|down" >&2; exit 2 ;;
 esac
