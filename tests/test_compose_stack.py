@@ -8,13 +8,17 @@ Every server is reached the two ways a user reaches it: stdio through `docker ex
 
 from __future__ import annotations
 
+import functools
 import io
+import json
 import re
 import subprocess
 import sys
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import docker
@@ -68,9 +72,21 @@ def health(container: Container) -> str:
     return container.attrs["State"].get("Health", {}).get("Status", "none")
 
 
+@functools.cache
+def claude_desktop_entries() -> dict[str, dict[str, Any]]:
+    """What `sre-lab config claude-desktop --mode docker --write` writes into a Claude Desktop config, read back."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "claude_desktop_config.json"
+        argv = [sys.executable, "-m", "sre_lab", "config", "claude-desktop", "--mode", "docker", "--write"]
+        written = subprocess.run([*argv, "--path", str(path)], capture_output=True, text=True, check=False)
+        assert written.returncode == 0, written.stdout + written.stderr
+        entries: dict[str, dict[str, Any]] = json.loads(path.read_text())["mcpServers"]
+    return entries
+
+
 async def call_over_stdio(server: ServerDef) -> str:
     """One probe through `docker exec -i`, with the exact command Claude Desktop is given."""
-    entry = server_entries("docker", data_dir(), EmbeddedStores(data_dir()).audit)[server.key]
+    entry = claude_desktop_entries()[server.key]
     tool, arguments, _ = PROBES[server.name]
     params = StdioServerParameters(command=entry["command"], args=entry["args"], env=entry.get("env"))
     async with Client(params) as client:
@@ -116,7 +132,8 @@ def test_servers_run_on_a_read_only_root_as_a_numeric_non_root_user(
 @pytest.mark.anyio
 @pytest.mark.parametrize("server", SERVERS, ids=IDS)
 async def test_stdio_through_docker_exec_exactly_as_claude_desktop_is_configured(server: ServerDef) -> None:
-    entry = server_entries("docker", data_dir(), EmbeddedStores(data_dir()).audit)[server.key]
+    entry = claude_desktop_entries()[server.key]
+    assert entry == server_entries("docker", data_dir(), EmbeddedStores(data_dir()).audit)[server.key]
     assert entry["command"] == "docker" and entry["args"] == docker_exec_args(server)
     assert entry.get("env", {}) == docker_cli_env(), "the docker CLI's settings (Podman's socket) are handed on"
     assert PROBES[server.name][2] in await call_over_stdio(server)
@@ -186,13 +203,13 @@ def test_the_seed_job_runs_a_second_time_without_harm(engine: docker.DockerClien
     rows = "SELECT count() FROM logs.application_logs"
     reader = ("logs_reader", read_env_file(env_file())["CLICKHOUSE_READER_PASSWORD"])
     count_before = httpx.post("http://127.0.0.1:8123/", content=rows, auth=reader).text
-    before = answers()
+    before = anyio.run(answers)
     seed = engine.containers.get("sre-lab-seed")
     seed.start()
     assert seed.wait(timeout=900)["StatusCode"] == 0, seed.logs(tail=40).decode(errors="replace")
     count_after = httpx.post("http://127.0.0.1:8123/", content=rows, auth=reader).text
     assert count_after == count_before and int(count_after) > 0, "the second seed replaced, it did not add"
-    after = answers()
+    after = anyio.run(answers)
     for name in IDS:
         assert PROBES[name][2] in after[name]
     assert after["k8s-mcp"] == before["k8s-mcp"] and after["kb-mcp"] == before["kb-mcp"]
