@@ -103,8 +103,14 @@ reset() {
     # shellcheck disable=SC2086
     podman volume rm -f $volumes >/dev/null || fail "could not remove volumes $volumes"
   fi
-  # images left untagged by rebuilds (the store persists between runs: keep the disk in check)
-  podman image prune -f >/dev/null 2>&1 || true
+  # Untagged images: those replaced by rebuilds, but also the build stages' layers that make the next build fast
+  # (the model's export with torch): pruned only when the store's disk runs low.
+  local free_kb
+  free_kb="$(df -Pk /var/lib/containers 2>/dev/null | awk 'NR==2 {print $4}')"
+  if [ -n "$free_kb" ] && [ "$free_kb" -lt $((30 * 1024 * 1024)) ]; then
+    log "under 30 GB free for the image store: pruning untagged images (the next build starts cold)"
+    podman image prune -f >/dev/null 2>&1 || true
+  fi
 }
 
 # The base image of every Dockerfile, made here since no registry is reachable: Debian bookworm (minbase) with

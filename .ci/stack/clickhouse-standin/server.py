@@ -16,6 +16,7 @@ import hmac
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -290,6 +291,8 @@ def main() -> int:
     Handler.users = Users(Path(users))
     Handler.engine = Engine(data)
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)  # noqa: S104 - inside its container
+    # PID 1 of its container: without a handler SIGTERM is ignored, and every stop or restart waits for SIGKILL
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"clickhouse-standin: chDB at {data}, users from {users}, http on :{port}", file=sys.stderr)
     server.serve_forever()
     return 0
