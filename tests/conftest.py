@@ -17,17 +17,6 @@ from sre_lab.stack import ComposeStack, EmbeddedStack
 TEST_LOG_ROWS = 60_000  # enough traffic around the incident; the lab default is millions
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With `--stack compose`, a test marked `stack` that never uses the `stack` fixture runs on an embedded lab of
-    its own whatever the option says: `make test` has run it already, so `make test-stack` skips it."""
-    if config.getoption("--stack") != "compose":
-        return
-    skip = pytest.mark.skip(reason="embedded lab of its own, not the compose lab: `make test` runs it")
-    for item in items:
-        if item.get_closest_marker("stack") and "stack" not in getattr(item, "fixturenames", ()):
-            item.add_marker(skip)
-
-
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStack | ComposeStack:
     if request.config.getoption("--stack") == "compose":
