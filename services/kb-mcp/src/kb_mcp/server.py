@@ -302,20 +302,15 @@ def _add_resources(server: MCPServer[AppContext]) -> None:
 
 async def _open(app: AppContext, tasks: TaskGroup) -> None:
     """The lifespan's openings, in the order that answers the first search soonest."""
-    model_tried = anyio.Event()
-
-    async def open_model() -> None:
-        await app.model.open()
-        model_tried.set()
-
     try:
-        # The model loads while the local copy is read: ONNX Runtime builds its session outside the GIL, so the
-        # two overlap on a second core.
-        tasks.start_soon(open_model)
         if await app.corpus.load_copy():
-            # The copy holds the index: the first search needs only the model, so Chroma (its import alone takes
-            # about a second of CPU) is read once the model is ready.
-            await model_tried.wait()
+            # The local copy holds the index: the first search needs only the model, so it opens first, and
+            # Chroma (its import alone takes about a second of CPU) is read once it is ready. Loading the model
+            # while the copy is read was measured slower (tools/list and the first search): its Python-side
+            # loading competes with the SDK's answers for the GIL.
+            await app.model.open()
+        else:
+            tasks.start_soon(app.model.open)
         await app.store.open()
         await app.corpus.refresh(app.store, force=True)
     except Exception:
