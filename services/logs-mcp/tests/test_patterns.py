@@ -109,3 +109,68 @@ def test_an_empty_slot_is_the_slot_without_a_value() -> None:
     # only a whole token is a slot: a call's empty parentheses are part of its name
     alone = merge_signatures(["jk2_init() Found child <num>", "jk2_init(<num>) Found child <num>"])
     assert len(set(alone.values())) == 2
+
+
+# Each masking rule on real lines of the loghub samples already looked at (`heldout/`, `fresh/`; never `fresh2/`):
+# (file, a piece of the line that picks it, the line's signature).
+MASKED = [
+    # Windows component identities: the name field holds no digit in the second, yet both are one package id
+    (
+        "heldout/Windows",
+        "Package_for_KB2579686~",
+        "Read out cached package applicability for package: <id>, ApplicableState: <num>, CurrentState:<num>",
+    ),
+    (
+        "heldout/Windows",
+        "Microsoft-Windows-Embedded-EmbeddedLockdown",
+        "Read out cached package applicability for package: <id>, ApplicableState: <num>, CurrentState:<num>",
+    ),
+    # digit-led words joined by underscores
+    ("heldout/Windows", "Session: 30546174_149225542 ", "Session: <id> initialized by client WindowsUpdateAgent."),
+    # a domain name with a port is one host, with a digit in its name or not; sizes with units; '<1 sec' and 05:03
+    ("fresh/Proxifier", "api.github.com:443 open", "<host> open through proxy <host> HTTPS"),
+    (
+        "fresh/Proxifier",
+        "avatars1.githubusercontent.com:443 close, 1145 bytes",
+        "<host> close, <size> sent, <size> received, lifetime <time>",
+    ),
+    (
+        "fresh/Proxifier",
+        "security.ie.sogou.com:80 close",
+        "<host> close, <size> sent, <size> received, lifetime <duration>",
+    ),
+    # MAC addresses (not a time and two hex words); `en0` keeps its digit
+    ("fresh/Mac", "BSSID changed to 88:75:56:a0:95:ed", "en0: BSSID changed to <mac>"),
+    # booleans as values, bare or after `=`
+    (
+        "fresh/Android",
+        "down false canceled",
+        "interceptKeyTq keycode=<*> interactive=<bool> keyguardActive=<bool> "
+        "policyFlags=<*> down <bool> canceled <bool>",
+    ),
+    # a list of node names of any length is one value; a single name with a digit stays (U01, J08)
+    ("fresh/Thunderbird", "data source name bn654 bn655", "Warning: we failed to resolve data source name <list>"),
+    (
+        "fresh/BGL",
+        "slot J08 do not match",
+        "Node card VPD check: U01 node in processor card slot J08 do not match. VPD ecid <hex>, found <hex>",
+    ),
+]
+
+
+def real_line(name: str, piece: str) -> str:
+    found = [line.split("\t", 1)[1] for line in (REAL / f"{name}.tsv").read_text(encoding="utf-8").splitlines()]
+    return next(line for line in found if piece in line)
+
+
+@pytest.mark.parametrize(("name", "piece", "expected"), MASKED, ids=[f"{n}:{p[:24]}" for n, p, _ in MASKED])
+def test_masking_rules_on_real_lines(store: LogStore, name: str, piece: str, expected: str) -> None:
+    line = real_line(name, piece)
+    signature = store.client.query("SELECT log_signature({m:String})", parameters={"m": line}).result_rows[0][0]
+    assert signature == expected
+
+
+def test_a_java_frame_is_not_a_host_and_port(store: LogStore) -> None:
+    line = real_line("fresh/Android", "WindowStateAnimator.destroySurface:")
+    signature = store.client.query("SELECT log_signature({m:String})", parameters={"m": line}).result_rows[0][0]
+    assert "com.android.server.wm.WindowStateAnimator.destroySurface:<num>" in signature

@@ -4,10 +4,12 @@ Two stages, because each is cheap where it runs:
 
 1. **Signature** (ClickHouse, per line): `sql/signature_rules.sql`, a list of RE2 rules applied in order, masks
    what is variable by its shape: timestamps and dates (free text with weekday and month names too), UUIDs,
-   URLs, host names and IPs with ports, paths, hex, sizes and durations with their units, ids (`blk_-695…`,
-   `tx-abc123`, `job_1445_0020`), quoted values, `key=value` values, numbers. Word boundaries keep digits that
-   belong to an identifier (`jk2_init()`, `ssh2`). The rules become the schema's `log_signature` function,
-   or an inline expression for a table that has no signature column (no DDL on a read-only account).
+   URLs, host names (with a digit, or any domain name with a port) and IPs with ports, MAC addresses, paths, hex,
+   sizes and durations with their units, ids (`blk_-695…`, `tx-abc123`, `job_1445_0020`, `30546354_149225542`,
+   Windows component identities), lists of node names (`bn654 bn655 …`), booleans, quoted values, `key=value`
+   values, numbers. Word boundaries keep digits that belong to an identifier (`jk2_init()`, `ssh2`, `en0`). The
+   rules become the schema's `log_signature` function, or an inline expression for a table that has no signature
+   column (no DDL on a read-only account).
 2. **Merge** (here, over the few thousand distinct signatures of a window): signatures that differ only in
    the kind of a placeholder (`from <ip>` / `from <host>`), or in a bracketed or quoted value that one of them
    leaves empty (`from <ip> ()` / `from <ip> (<host>)`), are one template; a word right after a naming word
