@@ -144,6 +144,18 @@ def known_dataset() -> Callable[[Path], LogsSettings]:
     return build
 
 
+@pytest.fixture(scope="session")
+def write_known() -> Callable[[Client], None]:
+    """`write_known_dataset`, for a test that writes the known dataset through a client of its own (a server's)."""
+    return write_known_dataset
+
+
+@pytest.fixture(scope="session")
+def known_clock() -> Callable[[], datetime]:
+    """The known dataset's "now"."""
+    return lambda: NOW
+
+
 @pytest.fixture(scope="module")
 def known(
     tmp_path_factory: pytest.TempPathFactory, known_dataset: Callable[[Path], LogsSettings]

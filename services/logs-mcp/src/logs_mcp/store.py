@@ -177,6 +177,11 @@ def connect(settings: LogsSettings, *, writer: bool = False) -> Client:
             username=settings.clickhouse_user,
             password=settings.clickhouse_password.get_secret_value(),
             settings=session,
+            # No HTTP session: one client serves every tool call, from concurrent worker threads (HTTP clients and
+            # exec sessions of one process), and ClickHouse runs one query at a time per session (the driver refuses
+            # a second: "concurrent queries within the same session"). Nothing here needs session state: the
+            # settings above (readonly=2 for the reader) and the database travel with every request.
+            autogenerate_session_id=False,
             connect_timeout=5,
             send_receive_timeout=int(settings.query_timeout_s) + 5,
         )
@@ -228,7 +233,8 @@ def open_writer(settings: LogsSettings) -> Client:
 
 
 class LogStore:
-    """An open client, the database, and the limits every query carries. Thread-safe for the tools' use."""
+    """An open client, the database, and the limits every query carries. Thread-safe for the tools' use: over HTTP
+    each query is its own request (no session, see `connect`); chDB's client serializes calls on its handle."""
 
     def __init__(self, client: Client, settings: LogsSettings) -> None:
         self.client = client
