@@ -6,10 +6,15 @@ module opens another. Helpers are fixtures, not imports (test directories share 
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clickhouse_connect.driver.client import Client
@@ -17,6 +22,9 @@ from clickhouse_connect.driver.client import Client
 from logs_mcp.config import LogsSettings
 from logs_mcp.store import LogStore, apply_schema, connect
 
+REPO = Path(__file__).resolve().parents[3]
+STANDIN = REPO / ".ci" / "stack" / "clickhouse-standin" / "server.py"
+PASSWORDS = {"lab_writer": "writer-secret", "logs_reader": "reader-secret"}
 NOW = datetime(2026, 11, 26, 14, 23, 30, tzinfo=UTC)
 BULK_ROWS = 3000  # INFO request lines spread over the last 24 h
 INJECTION_LINE = 'Rejected request with invalid merchant id "m-1\'; DROP TABLE transactions; --" from 203.0.113.7 (400)'
@@ -167,3 +175,41 @@ def known(
         yield KnownStore(settings, store, lambda: NOW)
     finally:
         store.close()
+
+
+@dataclass(frozen=True)
+class Standin:
+    url: str
+
+    def settings(self, user: str, **overrides: Any) -> LogsSettings:
+        """Settings for one of the lab's users (lab_writer, logs_reader) on this server."""
+        password = PASSWORDS[user]
+        return LogsSettings(clickhouse_url=self.url, clickhouse_user=user, clickhouse_password=password, **overrides)
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standin]:
+    """A ClickHouse HTTP server: `make test-stack`'s stand-in (.ci/stack/clickhouse-standin, ClickHouse's HTTP
+    interface over chDB) in a subprocess that owns its own directory, with the compose lab's users file."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "CLICKHOUSE_WRITER_PASSWORD": PASSWORDS["lab_writer"],
+        "CLICKHOUSE_READER_PASSWORD": PASSWORDS["logs_reader"],
+        "STANDIN_DATA_DIR": str(tmp_path_factory.mktemp("standin") / "clickhouse"),
+        "STANDIN_USERS_FILE": str(REPO / "services" / "clickhouse" / "users.d" / "lab-users.xml"),
+        "STANDIN_PORT": str(port),
+    }
+    process = subprocess.Popen([sys.executable, str(STANDIN)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()  # printed once chDB is open and the socket listens
+        assert f"http on :{port}" in line, f"the stand-in did not start: {line}{process.stderr.read()}"
+        yield Standin(f"http://127.0.0.1:{port}")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()

@@ -8,12 +8,7 @@ ClickHouse's HTTP interface over chDB, in a subprocess that owns its own directo
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -27,9 +22,6 @@ from logs_mcp.store import LogStore, connect
 
 pytestmark = pytest.mark.anyio
 
-STANDIN = Path(__file__).resolve().parents[3] / ".ci" / "stack" / "clickhouse-standin" / "server.py"
-USERS_FILE = Path(__file__).resolve().parents[3] / "services" / "clickhouse" / "users.d" / "lab-users.xml"
-PASSWORDS = {"CLICKHOUSE_READER_PASSWORD": "reader-secret", "CLICKHOUSE_WRITER_PASSWORD": "writer-secret"}
 SESSIONS = 4  # clients at once, as an HTTP client and exec sessions would be
 CALLS = 6  # per session, all in flight together
 # Each a different query; tx-abc123 and the OOM lines are in the known dataset.
@@ -80,51 +72,16 @@ async def test_concurrent_sessions_on_the_embedded_store(known: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The stand-in ClickHouse HTTP server on a free port, over a fresh chDB directory, with the lab's users file."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        **PASSWORDS,
-        "STANDIN_DATA_DIR": str(tmp_path_factory.mktemp("standin") / "clickhouse"),
-        "STANDIN_USERS_FILE": str(USERS_FILE),
-        "STANDIN_PORT": str(port),
-    }
-    process = subprocess.Popen([sys.executable, str(STANDIN)], env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        # it prints this line once chDB is open and its socket listens
-        assert process.stderr is not None
-        line = process.stderr.readline()
-        assert f"http on :{port}" in line, f"the stand-in did not start: {line}{process.stderr.read()}"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
-
-
-@pytest.fixture(scope="module")
 def http_known(
-    standin: str, write_known: Callable[[ClickHouseClient], None]
+    standin: Any, write_known: Callable[[ClickHouseClient], None]
 ) -> Iterator[tuple[LogsSettings, LogStore]]:
     """The known dataset written through the stand-in as lab_writer; the store open as logs_reader, as in compose."""
-    writer = connect(
-        LogsSettings(
-            clickhouse_url=standin,
-            clickhouse_user="lab_writer",
-            clickhouse_password=PASSWORDS["CLICKHOUSE_WRITER_PASSWORD"],
-        ),
-        writer=True,
-    )
+    writer = connect(standin.settings("lab_writer"), writer=True)
     try:
         write_known(writer)
     finally:
         writer.close()
-    reader_password = PASSWORDS["CLICKHOUSE_READER_PASSWORD"]
-    settings = LogsSettings(clickhouse_url=standin, clickhouse_user="logs_reader", clickhouse_password=reader_password)
+    settings = standin.settings("logs_reader")
     store = LogStore.open(settings)
     try:
         yield settings, store

@@ -36,6 +36,11 @@ TABLES = ("application_logs", "slow_queries")
 TEXT_INDEX = "TYPE text(tokenizer = 'splitByNonAlpha') GRANULARITY 64"
 BLOOM_INDEX = "TYPE tokenbf_v1(8192, 2, 0) GRANULARITY 1"
 
+# How long a writer (the seeder, the importer) waits for one statement's answer. Its bulk statements are not tool
+# queries: the seed's INSERT ... SELECT writes up to 2 M rows in one statement (about 5 s on an idle 2-core machine,
+# several times that on a loaded one), so the reader's deadline (query_timeout_s + 5 s) would cut them off.
+WRITE_TIMEOUT_S = 600
+
 # ClickHouse error codes of the per-query limits, and what each means to the caller.
 _LIMIT_ERRORS = {
     159: "the query ran longer than {timeout:g} s (max_execution_time) and was stopped",
@@ -183,7 +188,8 @@ def connect(settings: LogsSettings, *, writer: bool = False) -> Client:
             # settings above (readonly=2 for the reader) and the database travel with every request.
             autogenerate_session_id=False,
             connect_timeout=5,
-            send_receive_timeout=int(settings.query_timeout_s) + 5,
+            # a reader waits a little past its queries' max_execution_time; a writer's statements have no such limit
+            send_receive_timeout=WRITE_TIMEOUT_S if writer else int(settings.query_timeout_s) + 5,
         )
     except OperationalError:
         raise StoreUnavailableError(
