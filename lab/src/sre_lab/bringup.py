@@ -2,14 +2,17 @@
 
 The cluster snapshot is written first (half a second); then the logs are generated, the runbooks ingested
 and each server checked as soon as its store is ready, all at once: the log generator runs in ClickHouse's
-threads and the runbook ingest in ONNX Runtime's and Chroma's (both release the GIL), and each check is a
-server process of its own. On two cores this turns three waits in a row into one.
+threads and the runbook ingest in ONNX Runtime's and Chroma's (both release the GIL). Each check builds the
+server in this process and talks MCP to it (`sre_lab.local_servers`): a process per server cost 3-4 s of CPU
+each, mostly imports this process has already made. Their log lines go to `<logs>/up-servers.log`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,12 +25,12 @@ from sre_lab import labstate, seeding
 from sre_lab.paths import EmbeddedStores
 from sre_lab.scenario import Scenario, build_scenario
 from sre_lab.servers import SERVERS
-from sre_lab.stack import CheckResult, EmbeddedStack, check
 
 if TYPE_CHECKING:
     from kb_mcp.models import IngestReport
     from sre_lab.cluster_snapshot import SnapshotSummary
     from sre_lab.loggen import SeedReport
+    from sre_lab.stack import CheckResult
 
 
 @dataclass
@@ -67,31 +70,59 @@ async def bring_up(
     checks: dict[str, CheckResult] = {}
     result.cluster = seeding.seed_cluster(scenario, stores.cluster, lab_root=root)
     done("cluster", result.cluster)
-    stack = EmbeddedStack(root)  # pinned to the clock the snapshot just recorded in lab.json
 
     async def checked(name: str) -> None:
         if check_servers:
-            checks[name] = await check(stack, name)
+            # the MCP SDK and the servers' packages: 2 s of imports, made while the seeders' threads run
+            from sre_lab.local_servers import check_in_process  # noqa: PLC0415 - see above
+            from sre_lab.stack import EmbeddedStack  # noqa: PLC0415 - see above
+
+            # pinned to the clock the snapshot recorded in lab.json
+            checks[name] = await check_in_process(EmbeddedStack(root), name)
             done(name, checks[name])
 
     async def logs() -> None:
-        settings = seeding.logs_settings(stores.clickhouse, clickhouse_url=None)  # embedded, whatever the env says
-        result.logs = await anyio.to_thread.run_sync(
-            lambda: seeding.seed_logs(scenario, settings, rows, progress=False, lab_root=root)
-        )
+        def seed() -> SeedReport:  # in a thread from the start: even the settings import the servers' packages
+            settings = seeding.logs_settings(stores.clickhouse, clickhouse_url=None)  # embedded, whatever the env says
+            return seeding.seed_logs(scenario, settings, rows, progress=False, lab_root=root)
+
+        result.logs = await anyio.to_thread.run_sync(seed)
         done("logs", result.logs)
         await checked("logs-mcp")  # the store's lock is free again: the server may open it
 
     async def runbooks() -> None:
-        settings = seeding.kb_settings(stores.chroma, chroma_url=None, corpus_cache_dir=stores.kb_corpus_cache)
-        result.runbooks = await anyio.to_thread.run_sync(lambda: seeding.seed_runbooks(settings, lab_root=root))
+        def seed() -> IngestReport:
+            settings = seeding.kb_settings(stores.chroma, chroma_url=None, corpus_cache_dir=stores.kb_corpus_cache)
+            return seeding.seed_runbooks(settings, lab_root=root)
+
+        result.runbooks = await anyio.to_thread.run_sync(seed)
         done("runbooks", result.runbooks)
         await checked("kb-mcp")
 
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(logs)
-        tasks.start_soon(runbooks)
-        tasks.start_soon(checked, "k8s-mcp")
+    with _server_logging(root.parent / "logs" / "up-servers.log"):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(logs)
+            tasks.start_soon(runbooks)
+            tasks.start_soon(checked, "k8s-mcp")
     result.checks = [checks[server.name] for server in SERVERS if server.name in checks]
     result.seconds = time.perf_counter() - began
     return result
+
+
+@contextmanager
+def _server_logging(log_file: Path, level: str = "INFO") -> Iterator[None]:
+    """While the checks run servers in this process, their log lines go to `log_file`: the terminal shows the
+    bring-up's own lines (and the SDK would install a handler of its own on the first server it builds)."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        handler.close()
