@@ -47,13 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "export-model":
         return _export_model(settings, force=args.force)
     # Start-up cost: the server (and the MCP SDK) is imported only when serving.
-    from kb_mcp.server import create_server  # start-up cost: the MCP SDK, only when serving
+    from kb_mcp.server import create_server  # noqa: PLC0415 - start-up cost: the MCP SDK, only when serving
 
     return serve(args, settings, create_server)
 
 
 def _ingest(settings: KbSettings, directories: list[Path] | None, *, strict: bool) -> int:
-    from kb_mcp.ingest import ingest_runbooks  # chromadb and the model runtime: only when ingesting
+    from kb_mcp.ingest import ingest_runbooks  # noqa: PLC0415 - chromadb and the model runtime: only when ingesting
 
     configure_logging(settings.log_level)
     try:
@@ -68,8 +68,8 @@ def _ingest(settings: KbSettings, directories: list[Path] | None, *, strict: boo
 
 def _export_model(settings: KbSettings, *, force: bool) -> int:
     # The `export` extra (torch): imported only for this command.
-    from kb_mcp.onnx_export import ensure_export  # optional extra: torch, only for this command
-    from kb_mcp.onnx_model import ExportError  # start-up cost: onnxruntime, only for this command
+    from kb_mcp.onnx_export import ensure_export  # noqa: PLC0415 - optional extra: torch, only for this command
+    from kb_mcp.onnx_model import ExportError  # noqa: PLC0415 - start-up cost: onnxruntime, only for this command
 
     configure_logging(settings.log_level)
     model_path = settings.resolved_model_path()

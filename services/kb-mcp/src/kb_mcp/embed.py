@@ -50,9 +50,9 @@ class SentenceTransformerBackend:
 
     def __init__(self, model_path: Path, *, threads: int) -> None:
         try:  # the `export` extra: not installed where the server only serves the ONNX export
-            import torch  # optional extra: `export`
-            from sentence_transformers import SentenceTransformer  # optional extra: `export`
-            from transformers.utils import logging as transformers_logging  # optional extra: `export`
+            import torch  # noqa: PLC0415 - optional extra: `export`
+            from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - optional extra: `export`
+            from transformers.utils import logging as transformers_logging  # noqa: PLC0415 - optional extra: `export`
         except ImportError as exc:
             raise StoreUnavailableError(
                 f"KB_MCP_EMBED_BACKEND=sentence-transformers needs torch and sentence-transformers, and {exc.name} "
@@ -151,7 +151,7 @@ class Embedder:
 
 def _onnx(model_path: Path | None, name: str, threads: int, cache_dir: Path) -> tuple[EmbeddingBackend, str]:
     # Start-up cost: onnxruntime's import belongs to the loader, not to the server's import.
-    from kb_mcp.onnx_model import ExportError, ExportInfo, OnnxBackend, find_export  # start-up cost (above)
+    from kb_mcp.onnx_model import ExportError, ExportInfo, OnnxBackend, find_export  # noqa: PLC0415 - start-up cost (above)
 
     try:
         directory = find_export(cache_dir, name, model_path)
@@ -163,7 +163,7 @@ def _onnx(model_path: Path | None, name: str, threads: int, cache_dir: Path) -> 
                     "installed and point KB_MCP_ONNX_CACHE_DIR at its cache"
                 )
             # Only where the `export` extra's model is installed and no export was made yet.
-            from kb_mcp.onnx_export import ensure_export  # optional extra: torch, only to make a missing export
+            from kb_mcp.onnx_export import ensure_export  # noqa: PLC0415 - optional extra: torch, only to make a missing export
 
             directory = ensure_export(cache_dir, model_path, name)
         info = ExportInfo.read(directory)
@@ -174,7 +174,7 @@ def _onnx(model_path: Path | None, name: str, threads: int, cache_dir: Path) -> 
 
 def _sentence_transformers(model_path: Path | None, name: str, threads: int) -> tuple[EmbeddingBackend, str]:
     # The model's identity, as its export records it; onnx_model imports onnxruntime, kept off the module's import.
-    from kb_mcp.onnx_model import fingerprint  # start-up cost: onnxruntime
+    from kb_mcp.onnx_model import fingerprint  # noqa: PLC0415 - start-up cost: onnxruntime
 
     if model_path is None:
         raise StoreUnavailableError(

@@ -117,10 +117,10 @@ def export(model_path: Path, model_name: str, target: Path, *, model_fingerprint
 def _export_libraries(model_name: str) -> dict[str, str]:
     """The versions of what exporting needs; an `ExportError` saying what to do when one cannot be imported."""
     try:  # the `export` extra, imported only when exporting (serving never needs it)
-        import onnx  # torch.onnx's exporter writes through it: fail here, with a clear message
-        import onnxruntime  # optional extra (the parity check)
-        import sentence_transformers  # optional extra: `export`
-        import torch  # optional extra: `export`
+        import onnx  # noqa: PLC0415 - torch.onnx's exporter writes through it: fail here, with a clear message
+        import onnxruntime  # noqa: PLC0415 - optional extra (the parity check)
+        import sentence_transformers  # noqa: PLC0415 - optional extra: `export`
+        import torch  # noqa: PLC0415 - optional extra: `export`
     except ImportError as exc:
         raise ExportError(
             f"exporting {model_name} to ONNX needs torch, sentence-transformers and onnx, and {exc.name} cannot be "
@@ -139,8 +139,8 @@ def _export_libraries(model_name: str) -> dict[str, str]:
 
 def _reference_model(model_path: Path, model_name: str) -> Any:
     # the `export` extra (checked by _export_libraries): imported only when exporting
-    from sentence_transformers import SentenceTransformer  # optional extra: `export`
-    from transformers.utils import logging as transformers_logging  # optional extra: `export`
+    from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - optional extra: `export`
+    from transformers.utils import logging as transformers_logging  # noqa: PLC0415 - optional extra: `export`
 
     transformers_logging.disable_progress_bar()  # stderr is for log lines
     model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
@@ -155,7 +155,7 @@ def _reference_model(model_path: Path, model_name: str) -> Any:
 
 def _write_graph(model: Any, input_names: tuple[str, ...], path: Path) -> None:
     """Trace the whole pipeline (positional tensors in, L2-normalised sentence embeddings out) into `path`."""
-    import torch  # the `export` extra, imported only when exporting
+    import torch  # noqa: PLC0415 - the `export` extra, imported only when exporting
 
     class Pipeline(torch.nn.Module):
         def __init__(self) -> None:

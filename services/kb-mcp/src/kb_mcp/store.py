@@ -90,8 +90,8 @@ class StoredCorpus:
 def open_client(settings: KbSettings) -> ClientAPI:
     """The Chroma client the settings describe (imports chromadb: call it off the start-up path)."""
     # Start-up cost: importing chromadb takes about a second; the server does it in the background.
-    import chromadb  # start-up cost (see above)
-    from chromadb.config import Settings as ChromaSettings  # start-up cost, with chromadb
+    import chromadb  # noqa: PLC0415 - start-up cost (see above)
+    from chromadb.config import Settings as ChromaSettings  # noqa: PLC0415 - start-up cost, with chromadb
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     url = settings.chroma_url
@@ -260,8 +260,8 @@ class RunbookStore:
         """Chroma gone or failing while the server reads it: a `StoreUnavailableError` saying what to check."""
         # Imported by now with chromadb (the client exists); at the top they would cost the server's start-up
         # 0.1-0.3 s (httpx brings rich) for an error type that only a Chroma client can raise.
-        import httpx  # start-up cost (see above)
-        from chromadb.errors import ChromaError  # start-up cost: chromadb, imported by now with the client
+        import httpx  # noqa: PLC0415 - start-up cost (see above)
+        from chromadb.errors import ChromaError  # noqa: PLC0415 - start-up cost: chromadb, imported by now with the client
 
         try:
             yield
@@ -272,7 +272,7 @@ class RunbookStore:
             ) from exc
 
     def _get(self, name: str) -> Collection | None:
-        from chromadb.errors import NotFoundError  # start-up cost: chromadb, imported by now with the client
+        from chromadb.errors import NotFoundError  # noqa: PLC0415 - start-up cost: chromadb, imported by now with the client
 
         try:
             return self.client.get_collection(name, embedding_function=None)
