@@ -1,8 +1,9 @@
 """The distributions as a user gets them: wheels built from each package, their metadata, and each server
 installed from those wheels into a fresh venv, outside the checkout, then run over MCP stdio.
 
-"Resolving nothing from strangers": pip's install report must show every `sre-lab-*` distribution coming from
-the wheels built here (our names are not on PyPI, and the packages pin each other exactly).
+"Resolving nothing from strangers": pip's resolution report (a dry run) must show every `sre-lab-*` distribution
+coming from the wheels built here (our names are not on PyPI, and the packages pin each other exactly). The
+installs themselves use uv, as `uvx` and most MCP clients' instructions do: the same resolution, minutes faster.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
-import venv
 import zipfile
 from datetime import UTC, datetime
 from email.parser import Parser
@@ -80,6 +79,7 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "wheel",
             "--quiet",
             "--no-deps",
+            "--no-build-isolation",  # setuptools from the dev venv (requirements-dev.txt): no download per package
             "--wheel-dir",
             str(dist),
             *map(str, PACKAGES.values()),
@@ -105,40 +105,68 @@ def test_the_wheels_carry_the_metadata_a_registry_shows(wheels: Path) -> None:
         assert all("==0.1.0" in r for r in own), own
 
 
+def outside_env() -> dict[str, str]:
+    """The environment of a user's shell: not this venv's. uv verifies TLS with the system's roots (this machine
+    reaches PyPI through a proxy whose CA only the system's bundle carries)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return env | {"UV_NATIVE_TLS": "1"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("distribution", list(SERVERS))
-def test_each_server_installs_from_the_wheels_in_a_fresh_venv_and_serves_mcp(
-    distribution: str, wheels: Path, tmp_path: Path
+def test_each_server_resolves_from_the_wheels_and_nothing_of_ours_from_elsewhere(
+    distribution: str, wheels: Path
 ) -> None:
-    """What `pip install sre-lab-k8s-mcp` (or uvx/pipx) does for a user: no checkout, nothing of ours from PyPI."""
-    outside = tmp_path / "user"
-    outside.mkdir()
-    shutil.copy(ROOT / "constraints.txt", outside / "constraints.txt")  # the tested versions of third parties
-    venv.create(outside / "venv", with_pip=True)
-    bin_dir = outside / "venv" / "bin"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    install = subprocess.run(
+    """pip's resolution of `pip install <server>` as a user's fresh venv would see it (--ignore-installed): where
+    each distribution would come from, and what a server must not pull."""
+    resolve = subprocess.run(
         [
-            str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--find-links", str(wheels),
-            "--constraint", "constraints.txt", "--report", "report.json", f"{distribution}==0.1.0",
+            sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-",
+            "--find-links", str(wheels), "--constraint", str(ROOT / "constraints.txt"), f"{distribution}==0.1.0",
         ],
-        cwd=outside, env=env, capture_output=True, text=True, check=False,
+        env=outside_env(), capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert install.returncode == 0, install.stderr[-3000:]
-    report = json.loads((outside / "report.json").read_text())
+    assert resolve.returncode == 0, resolve.stderr[-3000:]
+    report = json.loads(resolve.stdout)
     installed = {item["metadata"]["name"]: item["download_info"]["url"] for item in report["install"]}
     ours = {name: url for name, url in installed.items() if name.startswith("sre-lab")}
     assert set(ours) == {distribution, "sre-lab-mcp-common"}
     assert all(url.startswith(wheels.as_uri()) for url in ours.values()), ours
     assert "sre-lab" not in installed, "a server does not pull the lab"
-    # serving needs no torch (kb-mcp's ONNX export moves behind its `export` extra; until then it pulls torch)
-    if distribution != "sre-lab-kb-mcp" or "export" in project(distribution).get("optional-dependencies", {}):
-        assert "torch" not in installed
+    assert "torch" not in installed, "serving needs no torch (kb-mcp's export is its `export` extra)"
     if distribution == "sre-lab-logs-mcp":
         assert "chdb" not in installed, "chDB is the embedded extra"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("distribution", list(SERVERS))
+def test_each_server_installs_from_the_wheels_in_a_fresh_venv_and_serves_mcp(
+    distribution: str, wheels: Path, tmp_path: Path
+) -> None:
+    """What `uv pip install sre-lab-k8s-mcp` (or pip, pipx) does for a user: no checkout, then the server runs."""
+    outside = tmp_path / "user"
+    outside.mkdir()
+    uv = str(Path(sys.executable).parent / "uv")
+    env = outside_env()
+    python = outside / "venv" / "bin" / "python"
+    subprocess.run([uv, "venv", "--no-config", "--quiet", "--python", sys.executable, str(outside / "venv")],
+                   cwd=outside, env=env, check=True, capture_output=True)  # fmt: skip
+    install = subprocess.run(
+        [
+            uv, "pip", "install", "--no-config", "--quiet", "--python", str(python), "--find-links", str(wheels),
+            "--constraint", str(ROOT / "constraints.txt"), f"{distribution}==0.1.0",
+        ],
+        cwd=outside, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr[-3000:]
+    listed = subprocess.run([uv, "pip", "list", "--no-config", "--python", str(python), "--format", "json"],
+                            cwd=outside, env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    versions = {item["name"]: item["version"] for item in json.loads(listed.stdout)}
+    assert versions[distribution] == versions["sre-lab-mcp-common"] == "0.1.0"
+    assert "torch" not in versions and "sre-lab" not in versions
     command = SERVERS[distribution]
     module = command.replace("-", "_")
-    for argv in ([str(bin_dir / command)], [str(bin_dir / "python"), "-m", module]):
+    for argv in ([str(python.parent / command)], [str(python), "-m", module]):
 
         async def tools(argv: list[str] = argv) -> list[str]:
             params = StdioServerParameters(
@@ -174,8 +202,7 @@ def test_the_readme_one_liner_runs_a_server_from_the_wheels(wheels: Path, tmp_pa
         str(Path(sys.executable).parent / "uvx"), "--no-config", "--python", sys.executable,
         "--find-links", str(wheels), "--from", "sre-lab-k8s-mcp==0.1.0", "k8s-mcp",
     ]  # fmt: skip
-    # uv verifies TLS with its own roots unless told to use the system's (this machine reaches PyPI through a proxy)
-    env = server_env("k8s-mcp", tmp_path) | {"UV_NATIVE_TLS": "1"}
+    env = server_env("k8s-mcp", tmp_path) | {"UV_NATIVE_TLS": "1"}  # uv: the system's TLS roots (see outside_env)
     if "SSL_CERT_FILE" in os.environ:
         env["SSL_CERT_FILE"] = os.environ["SSL_CERT_FILE"]
 
