@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mcp_common.audit import AuditEntry, AuditLog
-from mcp_common.redaction import REDACTED, is_secret_name, redact, redact_env_value, redact_text
+from mcp_common.redaction import REDACTED, clip_text, is_secret_name, redact, redact_env_value, redact_text
 
 CORPUS: dict[str, list[dict[str, Any]]] = tomllib.loads(
     (Path(__file__).parent / "fixtures" / "secrets" / "corpus.toml").read_text(encoding="utf-8")
@@ -101,3 +101,13 @@ def test_every_corpus_secret_stays_out_of_the_audit_log(tmp_path: Path) -> None:
     for entry, number in lines:
         for secret in entry["hidden"]:
             assert secret not in written[number], entry
+
+
+def test_a_clipped_message_masks_a_secret_across_the_cut_and_says_it_was_cut() -> None:
+    dsn = "postgres://app:Vd3shNZOOx6qGxStSocp@db.payments.svc:5432/payments"
+    message = "panic: dial " + dsn + " failed\n" + "\tat frame\n" * 5000
+    for limit in (30, 35, 40, 1000):  # the cut inside the password (it starts at 27), and after it
+        shown = clip_text(message, limit)
+        assert shown.startswith("panic: dial postgres://app:") and "Vd" not in shown, shown
+        assert len(shown) == limit and shown.endswith("…"), shown
+    assert clip_text("password=hunter2", 100) == redact_text("password=hunter2") != "password=hunter2"

@@ -34,7 +34,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["REDACTED", "is_secret_name", "redact", "redact_env_value", "redact_text", "shorten"]
+__all__ = ["REDACTED", "clip_text", "is_secret_name", "redact", "redact_env_value", "redact_text", "shorten"]
 
 REDACTED = "***"
 """What replaces a secret (or the secret part of a value)."""
@@ -279,6 +279,15 @@ def shorten(text: str, max_chars: int) -> str:
         return text
     digest = hashlib.sha256(text.encode("utf-8", errors="replace")).hexdigest()[:16]
     return f"{text[:max_chars]}…(+{len(text) - max_chars} chars, {len(text)} in all, sha256 {digest})"
+
+
+def clip_text(text: str, max_chars: int) -> str:
+    """`text` as an answer may show it: secret-shaped parts masked (`redact_text`), then cut to `max_chars` with
+    `…`. Only the head and a window past the cut are scanned, so a secret across the cut is masked whole and a
+    100 kB stack trace costs no more than a short message."""
+    if len(text) <= max_chars:
+        return redact_text(text)
+    return redact_text(text[: max_chars + _WINDOW])[: max_chars - 1] + "…"
 
 
 def redact(value: Any, key: str = "", *, max_chars: int | None = None) -> Any:

@@ -23,7 +23,7 @@ from kubernetes.client import (
 from k8s_mcp.models import Condition, ContainerDetail, EventSummary, PodSummary
 from k8s_mcp.objects import controller_of
 from k8s_mcp.pod_status import PodRow, human_duration, is_restartable_init_container
-from mcp_common.redaction import redact_env_value
+from mcp_common.redaction import clip_text, redact_env_value
 
 MAX_MESSAGE = 1000  # characters of a container's or an event's message kept (a stack trace can be 100 kB)
 
@@ -36,10 +36,11 @@ def age(then: datetime | None, now: datetime) -> str:
 
 
 def clip(text: str | None, limit: int = MAX_MESSAGE) -> str | None:
+    """A message as the answers show it (container states, conditions, events): secrets masked, then cut. A
+    crash message can carry a connection string with its password as easily as an env var can."""
     if not text:
         return None
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip_text(text.strip(), limit)
 
 
 def pod_containers(pod: V1Pod) -> Iterator[tuple[ContainerKind, V1Container, V1ContainerStatus | None]]:
