@@ -88,6 +88,18 @@ def test_crash_loop_names_the_exit_and_the_log(tmp_path: Path) -> None:
     assert result.log_source == "web-7d9f8-a/app (previous container)"
 
 
+def test_the_crash_log_quoted_in_the_verdict_is_masked(tmp_path: Path) -> None:
+    crash = pod(
+        "web-7d9f8-a", statuses=[status("app", waiting("CrashLoopBackOff"), restarts=3, last=terminated("Error", 1))]
+    )
+    logs = {
+        "web-7d9f8-a/app.previous": "panic: dial postgres://app:Vd3shNZOOx6qGxStSocp@db.shop.svc:5432/shop: refused\n"
+    }
+    result = diagnose(tmp_path, [deployment(ready=1), RS, crash, ready_pod("web-7d9f8-b")], logs=logs)
+    assert "last log: panic: dial postgres://app:***@db.shop.svc:5432/shop: refused" in result.verdict
+    assert "Vd3shNZ" not in result.model_dump_json()
+
+
 def test_oom_now_and_in_the_restart_history(tmp_path: Path) -> None:
     now_oom = pod(
         "web-7d9f8-a",

@@ -22,6 +22,7 @@ from k8s_mcp.index import NamespaceIndex, match_labels, name_of, type_kind
 from k8s_mcp.models import Cause, Diagnosis, Health, PodFinding
 from k8s_mcp.workloads import desired_replicas, images_of, job_status
 from mcp_common.errors import ToolError
+from mcp_common.redaction import redact_text
 
 KINDS_READ = {
     "Deployment": ("Deployment", "ReplicaSet", "Pod", "Event"),
@@ -266,7 +267,8 @@ def _crash_log(
         except ToolError:
             continue
         if lines:
-            message, excerpt = crash_summary(lines)
+            # quoted into the verdict the model reads: masked like every message (a panic can print a DSN)
+            message, excerpt = crash_summary([redact_text(line) for line in lines])
             return (
                 message,
                 excerpt,
