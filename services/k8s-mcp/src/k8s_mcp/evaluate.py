@@ -11,7 +11,9 @@ the verdict or the evidence), give the expected health, and never call a workloa
 pods healthy. kubectl's own printer test cases are scored too. Cases marked `holdout: true` (the `heldout/`
 folder) were collected after the diagnosis was written and were never used to tune it; they are reported on their
 own line, and again without the ones marked `near_duplicate_of` a tuning case (another recording of the same test
-deployment). A case without `workload:` is scored for its kubectl rows only.
+deployment). Each held-out collection (`heldout/`, `survey2/`, ...) is also reported on its own line, since each had
+its own first run. A case without `workload:` is scored for its kubectl rows only; its namespace is read whatever
+the deny list says (a capture of `kube-system` pods is scored like any other).
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ from k8s_mcp.pod_status import print_pod, restarts_text
 from k8s_mcp.server import create_server
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "real"
-DEFAULT_CAPTURES = [FIXTURES / "workloads", FIXTURES / "heldout"]
+DEFAULT_CAPTURES = [FIXTURES / "workloads", FIXTURES / "heldout", FIXTURES / "survey2"]
 DEFAULT_PRINTER_CASES = FIXTURES / "kubectl-printer" / "printers_test_cases.json"
 
 
 @dataclass
 class CaseResult:
     case: str
+    collection: str  # the folder the case sits in: workloads, heldout, survey2
     holdout: bool
     near_duplicate: bool
     diagnosed: bool  # False for a case scored on its kubectl rows only
@@ -75,7 +78,8 @@ async def evaluate_case(folder: Path, scratch: Path) -> CaseResult:
     settings = K8sSettings(
         backend="snapshot",
         snapshot_dir=scratch / folder.name,
-        allowed_namespaces="*",
+        # `*` denies kube-system; naming the case's namespace allows it, as a user would
+        allowed_namespaces=f"*,{namespace}",
         rate_limit_per_minute=100000,
         rate_limit_burst=100000,
     )
@@ -97,6 +101,7 @@ async def evaluate_case(folder: Path, scratch: Path) -> CaseResult:
     )
     return CaseResult(
         case=folder.name,
+        collection=folder.parent.name,
         holdout=bool(case.get("holdout")),
         near_duplicate=bool(case.get("near_duplicate_of")),
         diagnosed=bool(workload),
@@ -139,7 +144,8 @@ def report(results: list[CaseResult], printer: tuple[int, int, list[str]]) -> di
     lines = []
     for r in results:
         if not r.diagnosed:
-            lines.append(f"{'ok ' if all(r.kubectl.values()) else 'MISS'} {r.case} [holdout]: kubectl rows only")
+            rows_ok = all(r.kubectl.values()) and all(r.kubectl_derived.values())
+            lines.append(f"{'ok ' if rows_ok else 'MISS'} {r.case} [holdout]: kubectl rows only")
             continue
         mark = "ok " if r.named and r.health_ok and r.consistent else "MISS"
         tag = (" [holdout, near-duplicate]" if r.near_duplicate else " [holdout]") if r.holdout else ""
@@ -149,11 +155,13 @@ def report(results: list[CaseResult], printer: tuple[int, int, list[str]]) -> di
             + (f"; missing {', '.join(r.missing)}" if r.missing else "")
         )
     summary: dict[str, Any] = {}
+    collections = sorted({r.collection for r in results if r.holdout})
     for label, group in (
         ("all", results),
         ("tuning", [r for r in results if not r.holdout]),
         ("holdout", [r for r in results if r.holdout]),
         ("holdout_distinct", [r for r in results if r.holdout and not r.near_duplicate]),
+        *((f"holdout_{name}", [r for r in results if r.holdout and r.collection == name]) for name in collections),
     ):
         diagnosed = [r for r in group if r.diagnosed]
         failing = [r for r in diagnosed if r.expected_causes]
