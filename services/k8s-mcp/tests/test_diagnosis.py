@@ -492,3 +492,27 @@ def test_a_job_past_its_backoff_limit_is_failed_without_conditions_or_events(tmp
     assert "job_failed" not in kinds(diagnose(tmp_path, [retrying], kind="Job", name="scraper"))
     within = _job("scraper", None, failed=2)
     assert "job_failed" not in kinds(diagnose(tmp_path, [within], kind="Job", name="scraper"))
+
+
+def test_a_running_container_not_started_names_its_startup_probe(tmp_path: Path) -> None:
+    """Without probe events (aged out, or a capture without them), a running container that is not yet started
+    is held by its startup probe, and one that started but is unready by its readiness probe."""
+    probes = {
+        "startupProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "failureThreshold": 30},
+        "readinessProbe": {"exec": {"command": ["pg_isready"]}},
+    }
+    booting = pod(
+        "web-7d9f8-a",
+        containers=[{"name": "app", "image": "registry.example/app:1.4.2", **probes}],
+        statuses=[status("app", running(minutes=3), started=False)],
+    )
+    unready = pod(
+        "web-7d9f8-b",
+        containers=[{"name": "app", "image": "registry.example/app:1.4.2", **probes}],
+        statuses=[status("app", running(minutes=3), started=True)],
+    )
+    result = diagnose(tmp_path, [deployment(replicas=2), RS, booting, unready])
+    assert kinds(result) == ["not_ready"] and result.health == "down"
+    text = evidence(result)
+    assert "container app running for 3m, not ready: startup probe HTTP GET /healthz :8080" in text
+    assert "container app running for 3m, not ready: readiness probe exec pg_isready" in text

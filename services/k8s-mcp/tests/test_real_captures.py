@@ -3,15 +3,36 @@ the way the evaluation reads them: each becomes a snapshot and goes through an i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from mcp import Client
 
+from k8s_mcp.captures import write_snapshot
+from k8s_mcp.config import K8sSettings
 from k8s_mcp.evaluate import evaluate_case
+from k8s_mcp.server import create_server
 
 pytestmark = pytest.mark.anyio
 
 SURVEY2 = Path(__file__).parent / "fixtures" / "real" / "survey2"
+
+
+async def diagnose(case: str, tmp_path: Path) -> dict[str, Any]:
+    """diagnose_workload on a survey2 capture, through the protocol; the structured result plus its text."""
+    workload = write_snapshot(SURVEY2 / case, tmp_path / case)["workload"]
+    listed = json.loads((tmp_path / case / "namespaces.json").read_text(encoding="utf-8"))["items"]
+    namespace = workload.get("namespace") or listed[0]["metadata"]["name"]
+    settings = K8sSettings(backend="snapshot", snapshot_dir=tmp_path / case, allowed_namespaces=namespace)
+    async with Client(create_server(settings)) as client:
+        result = await client.call_tool(
+            "diagnose_workload", {"namespace": namespace, "name": workload["name"], "kind": workload["kind"]}
+        )
+    data = dict(result.structured_content or {})
+    data["text"] = result.content[0].text
+    return data
 
 
 async def test_a_kube_system_capture_is_read_and_its_derived_rows_are_scored(tmp_path: Path) -> None:
@@ -20,3 +41,13 @@ async def test_a_kube_system_capture_is_read_and_its_derived_rows_are_scored(tmp
     result = await evaluate_case(SURVEY2 / "kstatus-minikube-kube-system", tmp_path)
     assert result.collection == "survey2" and result.holdout
     assert result.kubectl_derived == {"etcd-minikube": True, "storage-provisioner": True}
+
+
+async def test_a_container_running_unready_names_the_probe_that_keeps_it_out(tmp_path: Path) -> None:
+    """argo-cd's never-ready pod: running a minute, unready, a tcpSocket readiness probe on a port nothing
+    listens on, and no events in the capture. The diagnosis said only "Running, 0/1 containers ready"; the probe
+    that gates readiness is the fact to check, events or not."""
+    result = await diagnose("argo-pod-running-not-ready", tmp_path)
+    assert result["health"] == "down" and [c["kind"] for c in result["causes"]] == ["not_ready"]
+    assert "readiness probe of main (TCP :8080) not passing" in result["verdict"]
+    assert "container main running for 61s, not ready: readiness probe TCP :8080 delay=10s" in result["text"]

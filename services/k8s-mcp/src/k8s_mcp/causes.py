@@ -12,7 +12,15 @@ from datetime import datetime, timedelta
 
 from kubernetes.client import CoreV1Event, V1Container, V1ContainerStatus, V1Pod
 
-from k8s_mcp.formatting import age, describe_state, event_count, event_time, pod_containers
+from k8s_mcp.formatting import (
+    age,
+    describe_probe,
+    describe_state,
+    event_count,
+    event_time,
+    pod_containers,
+    probe_action,
+)
 from k8s_mcp.index import name_of
 from k8s_mcp.pod_status import PodRow
 from k8s_mcp.statuses import CONFIG_REASONS, CRASH_REASONS, IMAGE_REASONS
@@ -296,6 +304,34 @@ def pod_problems(pod: V1Pod, row: PodRow, events: list[CoreV1Event], now: dateti
         return problems
     if not row.is_ready and row.status not in ("Completed", "Succeeded"):
         warnings = [e for e in events if e.type == "Warning"]
-        evidence = [f"pod/{name_of(pod)} {row.status} {row.ready}"] + [describe_event(e, now) for e in warnings[-2:]]
-        return [Problem("not_ready", name_of(pod), f"{row.status}, {row.ready} containers ready", evidence)]
+        gates = _unpassed_probes(pod, now)
+        evidence = [f"pod/{name_of(pod)} {row.status} {row.ready}", *(line for _, line in gates)]
+        evidence += [describe_event(e, now) for e in warnings[-2:]]
+        phrase = f"{row.status}, {row.ready} containers ready" + "".join(f"; {short}" for short, _ in gates[:2])
+        return [Problem("not_ready", name_of(pod), phrase, evidence)]
     return []
+
+
+def _unpassed_probes(pod: V1Pod, now: datetime) -> list[tuple[str, str]]:
+    """Running containers kept unready by a probe that has not passed. Probe failures are only events, and a
+    capture (or a cluster after an hour) may hold none: the container running unready with a readiness probe is
+    the fact that remains, and the probe's target is what to check. (short phrase, evidence line) per container."""
+    lines = []
+    for kind, container, cs in pod_containers(pod):
+        if kind == "init" or cs is None or cs.ready or not (cs.state and cs.state.running):
+            continue
+        if cs.started is False and container.startup_probe is not None:
+            probe, which = container.startup_probe, "startup"
+        elif container.readiness_probe is not None:
+            probe, which = container.readiness_probe, "readiness"
+        else:
+            continue
+        since = f" for {age(cs.state.running.started_at, now)}" if cs.state.running.started_at else ""
+        lines.append(
+            (
+                f"{which} probe of {container.name} ({probe_action(probe)}) not passing",
+                f"container {container.name} running{since}, not ready: {which} probe {describe_probe(probe)} "
+                "not passing",
+            )
+        )
+    return lines

@@ -157,22 +157,25 @@ def summarize_pod(pod: V1Pod, row: PodRow, facts: PodFacts, now: datetime) -> Po
     )
 
 
+def probe_action(probe: V1Probe) -> str:
+    """What a probe checks, as `kubectl describe` names it: `HTTP GET /healthz :8080`, `TCP :5432`, `exec …`."""
+    if probe.http_get is not None:
+        return f"HTTP GET {probe.http_get.path or '/'} :{probe.http_get.port}"
+    if probe.tcp_socket is not None:
+        return f"TCP :{probe.tcp_socket.port}"
+    if probe.var_exec is not None:
+        return "exec " + " ".join(probe.var_exec.command or [])
+    if probe.grpc is not None:
+        return f"gRPC :{probe.grpc.port}"
+    return "probe"
+
+
 def describe_probe(probe: V1Probe | None) -> str | None:
     """A probe in `kubectl describe` notation."""
     if probe is None:
         return None
-    if probe.http_get is not None:
-        action = f"HTTP GET {probe.http_get.path or '/'} :{probe.http_get.port}"
-    elif probe.tcp_socket is not None:
-        action = f"TCP :{probe.tcp_socket.port}"
-    elif probe.var_exec is not None:
-        action = "exec " + " ".join(probe.var_exec.command or [])
-    elif probe.grpc is not None:
-        action = f"gRPC :{probe.grpc.port}"
-    else:
-        action = "probe"
     return (
-        f"{action} delay={probe.initial_delay_seconds or 0}s timeout={probe.timeout_seconds or 1}s "
+        f"{probe_action(probe)} delay={probe.initial_delay_seconds or 0}s timeout={probe.timeout_seconds or 1}s "
         f"period={probe.period_seconds or 10}s #success={probe.success_threshold or 1} "
         f"#failure={probe.failure_threshold or 3}"
     )
