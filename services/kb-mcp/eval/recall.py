@@ -11,10 +11,13 @@ embedding cache), then:
   hybrid through the `search_runbooks` tool of a real server (the SDK's in-memory client): the tool's figure is
   the one that counts, and it must equal the in-process one;
 - a question is found at k when one of the first k sections returned belongs to its runbook (or an `also` one);
-  MRR uses the first such section within the top 10;
+  a question with a `section` (the runbook's top-level heading) is found only by that section or one of the parts
+  a long section is split into, which is what tells a few long pages of many problems apart (an `also` entry may
+  name a section too: `page.md#Heading`); MRR uses the first such section within the top 10;
 - "no match" is what `ask_knowledge_base` answers as "not covered": counted on the labelled questions (false
   rejections) and on the off-topic questions (false answers, which must stay ≤ 1 of them): `off-topic.yaml`,
-  on which the threshold was chosen, and `off-topic-held-out.yaml`, on which it was not.
+  on which the threshold was chosen, and `off-topic-held-out.yaml`, on which it was not; a collection may add its
+  own (`off_topic:`), questions near its domain that it does not answer.
 
 A collection marked `held_out: true` was never looked at while tuning; its misses are printed only with
 `--show-held-out`.
@@ -41,6 +44,7 @@ from kb_mcp.corpus import CorpusError
 from kb_mcp.embed import Embedder
 from kb_mcp.ingest import ingest_runbooks
 from kb_mcp.knowledge import search
+from kb_mcp.markdown import HEADING_JOINER
 from kb_mcp.retrieval import CorpusIndex, Mode
 from kb_mcp.server import create_server
 from kb_mcp.store import RunbookStore
@@ -53,6 +57,7 @@ RANKERS: tuple[Mode, ...] = get_args(Mode)
 DEPTH = 10
 OFF_TOPIC = HERE / "off-topic.yaml"
 OFF_TOPIC_HELD_OUT = HERE / "off-topic-held-out.yaml"
+SECTION_MARK = "#"
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,16 @@ class Question:
     text: str
     runbook: str
     also: tuple[str, ...] = ()
+    section: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The runbook, or the runbook's section, that answers it."""
+        return f"{self.runbook}{SECTION_MARK}{self.section}" if self.section else self.runbook
 
     @property
     def accepted(self) -> set[str]:
-        return {self.runbook, *self.also}
+        return {self.label, *self.also}
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class Collection:
     runbooks: Path
     held_out: bool
     questions: tuple[Question, ...]
+    off_topic: tuple[str, ...] = ()
 
 
 @dataclass
@@ -103,7 +115,7 @@ class Scores:
         self.found_3 += first is not None and first <= 3
         self.reciprocal += 1.0 / first if first else 0.0
         if first is None or first > 1:
-            self.misses.append(f"[{self.ranker}] {question.text!r}: expected {question.runbook}, rank {first or '>10'}")
+            self.misses.append(f"[{self.ranker}] {question.text!r}: expected {question.label}, rank {first or '>10'}")
 
 
 @dataclass
@@ -120,6 +132,8 @@ class Report:
     false_answers: list[str]
     off_topic_held_out: int
     false_answers_held_out: list[str]
+    off_topic_own: int = 0
+    false_answers_own: list[str] = field(default_factory=list)
 
 
 def load_collection(path: Path) -> Collection:
@@ -131,11 +145,12 @@ def load_collection(path: Path) -> Collection:
     for number, entry in enumerate(data["questions"], start=1):
         if not isinstance(entry, dict) or not entry.get("question") or not entry.get("runbook"):
             raise ValueError(f"{path}: question {number} needs 'question' and 'runbook'")
-        questions.append(
-            Question(str(entry["question"]), str(entry["runbook"]), tuple(map(str, entry.get("also") or ())))
-        )
+        section = str(entry["section"]) if entry.get("section") else None
+        also = tuple(map(str, entry.get("also") or ()))
+        questions.append(Question(str(entry["question"]), str(entry["runbook"]), also, section))
     folder = (path.parent / str(data["runbooks"])).resolve()
-    return Collection(str(data.get("collection", path.stem)), folder, bool(data.get("held_out")), tuple(questions))
+    own = tuple(str(q) for q in data.get("off_topic") or ())
+    return Collection(str(data.get("collection", path.stem)), folder, bool(data.get("held_out")), tuple(questions), own)
 
 
 def off_topic_questions(path: Path = OFF_TOPIC) -> list[str]:
@@ -143,10 +158,19 @@ def off_topic_questions(path: Path = OFF_TOPIC) -> list[str]:
     return [str(q) for q in data["questions"]]
 
 
-def names(index: CorpusIndex, runbook_id: str) -> set[str]:
-    """What a label may call a runbook: its id or its file path in the collection."""
+def names(index: CorpusIndex, runbook_id: str, heading: str | None = None) -> set[str]:
+    """What a label may call a runbook (its id or its file path in the collection) and, given a section's heading,
+    that section: `<runbook>#<top-level heading>` (a part of a split section answers to its top heading)."""
     runbook = index.runbooks[runbook_id]
-    return {runbook.id, runbook.source}
+    found = {runbook.id, runbook.source}
+    if heading is None:
+        return found
+    top = heading.split(HEADING_JOINER)[0]
+    return found | {f"{name}{SECTION_MARK}{top}" for name in found}
+
+
+def known_names(index: CorpusIndex) -> set[str]:
+    return {n for r in index.runbooks.values() for s in r.sections for n in names(index, r.id, s.heading)}
 
 
 async def evaluate(
@@ -169,9 +193,7 @@ async def evaluate(
     finally:
         store.close()
     index = CorpusIndex(stored.runbooks, stored.manifest, stored.vectors)
-    unknown = sorted(
-        {n for q in collection.questions for n in q.accepted} - {n for r in index.runbooks for n in names(index, r)}
-    )
+    unknown = sorted({n for q in collection.questions for n in q.accepted} - known_names(index))
     if unknown:
         raise ValueError(
             f"{collection.name}: questions name runbooks that are not in the collection: {', '.join(unknown)}"
@@ -182,7 +204,7 @@ async def evaluate(
     for question in collection.questions:
         for mode in RANKERS:
             hits = search(index, question.text, DEPTH, embedder=embedder, mode=mode)
-            rankers[mode].add(question, [names(index, h.runbook.id) for h in hits])
+            rankers[mode].add(question, [names(index, h.runbook.id, h.section.heading) for h in hits])
             if mode == "hybrid" and not relevant(hits):
                 rejections.append(question.text)
 
@@ -194,9 +216,14 @@ async def evaluate(
             result = await client.call_tool("search_runbooks", {"query": question.text, "n_results": DEPTH})
             if result.is_error:
                 raise RuntimeError(f"search_runbooks failed: {result.content}")
-            ids = [hit["runbook_id"] for hit in (result.structured_content or {}).get("hits", [])]
-            tool.add(question, [names(index, i) for i in ids])
-        for texts, answered in ((off_topic, answers), (held_out, answers_held_out)):
+            hits = (result.structured_content or {}).get("hits", [])
+            tool.add(question, [names(index, hit["runbook_id"], hit["section"]) for hit in hits])
+        answers_own: list[str] = []
+        for texts, answered in (
+            (off_topic, answers),
+            (held_out, answers_held_out),
+            (collection.off_topic, answers_own),
+        ):
             for text in texts:
                 answer = await client.call_tool("ask_knowledge_base", {"question": text})
                 if (answer.structured_content or {}).get("method") != "not_found":
@@ -220,6 +247,8 @@ async def evaluate(
         false_answers=answers,
         off_topic_held_out=len(held_out),
         false_answers_held_out=answers_held_out,
+        off_topic_own=len(collection.off_topic),
+        false_answers_own=answers_own,
     )
 
 
@@ -237,7 +266,13 @@ def print_report(report: Report, *, misses: bool, show_held_out: bool) -> None:
     _out(
         f"no match: {len(report.false_rejections)}/{total} labelled questions wrongly rejected; "
         f"{len(report.false_answers)}/{report.off_topic} off-topic questions answered "
-        f"(held-out set: {len(report.false_answers_held_out)}/{report.off_topic_held_out})"
+        f"(held-out set: {len(report.false_answers_held_out)}/{report.off_topic_held_out}"
+        + (
+            f"; the collection's own: {len(report.false_answers_own)}/{report.off_topic_own}"
+            if report.off_topic_own
+            else ""
+        )
+        + ")"
     )
     if not report.tool_matches_in_process:
         _out("WARNING: search_runbooks and the in-process hybrid search disagree")
@@ -247,7 +282,7 @@ def print_report(report: Report, *, misses: bool, show_held_out: bool) -> None:
                 _out(f"  miss@1 {line}")
         for text in report.false_rejections:
             _out(f"  rejected: {text!r}")
-        for text in [*report.false_answers, *report.false_answers_held_out]:
+        for text in [*report.false_answers, *report.false_answers_held_out, *report.false_answers_own]:
             _out(f"  answered off-topic: {text!r}")
 
 
