@@ -124,6 +124,24 @@ def test_html_comments_go_and_placeholders_stay(real_collections: Path) -> None:
     assert diagnosis is not None and "kubectl logs -n  $NAMESPACE <virt-api>" in diagnosis.text
 
 
+def test_an_mkdocs_collection_of_long_problem_pages_ingests_as_published(real_collections: Path) -> None:
+    """rook/rook's troubleshooting pages: MkDocs front matter with a title only, many problems per page (each a `##`
+    with `### Symptoms / Investigation / Solution`), `!!! caution` admonitions, a `.pages` nav file."""
+    loaded = load_folders([real_collections / "rook"])
+    assert len(loaded.runbooks) == 4 and loaded.skipped == () and loaded.ignored == ()
+    ceph = by_source(loaded.runbooks, "ceph-common-issues.md")
+    assert ceph.id == "ceph-common-issues" and ceph.title == "Ceph Common Issues"
+    headings = [s.heading for s in ceph.sections]
+    assert "Node hangs after reboot" in headings  # short enough to stay whole, its Solution inside
+    assert headings[headings.index("OSD pods are failing to start › Symptoms") :][:3] == [
+        "OSD pods are failing to start › Symptoms",
+        "OSD pods are failing to start › Investigation",
+        "OSD pods are failing to start › Solution",
+    ]
+    solution = ceph.section("monitors-are-the-only-pods-running-investigation-solution-2")
+    assert solution is not None and "!!! caution" in solution.text and "permanently purge" in solution.text
+
+
 def test_html_is_reduced_to_text_outside_code() -> None:
     text = to_text(
         "Intro<br>next line &amp; more\n"

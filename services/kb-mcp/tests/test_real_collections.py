@@ -28,6 +28,13 @@ def prometheus_operator(
     return settings, ingest_runbooks(settings, real_collections / "prometheus-operator", embedder=embedder)
 
 
+@pytest.fixture(scope="module")
+def rook(tmp_path_factory: pytest.TempPathFactory, real_collections: Path, make_settings, embedder) -> KbSettings:
+    settings = make_settings(tmp_path_factory.mktemp("rook"))
+    ingest_runbooks(settings, real_collections / "rook", embedder=embedder)
+    return settings
+
+
 @pytest.fixture
 def server(prometheus_operator, server_for: Callable[[KbSettings], MCPServer[Any]]) -> MCPServer[Any]:
     return server_for(prometheus_operator[0])
@@ -93,3 +100,29 @@ async def test_a_pasted_error_gets_the_runbook_and_its_mitigation(server) -> Non
     assert match["runbook_id"] == "etcd-etcd-no-leader"
     assert "disaster and recovery" in match["mitigation"].lower()
     assert match["mitigation_uri"] == "runbook://etcd-etcd-no-leader/mitigation"
+
+
+async def find_for_error(server: MCPServer[Any], error: str) -> dict[str, Any]:
+    async with Client(server) as client:
+        result = await client.call_tool("find_runbooks_for_error", {"error_text": error})
+    assert not result.is_error, result.content[0].text
+    return result.structured_content["matches"][0]
+
+
+async def test_on_a_page_of_many_problems_the_mitigation_is_the_matched_problems_own(rook, server_for) -> None:
+    """rook's ceph-common-issues.md holds 16 problems, most with a `### Solution`: the fix shown for an error is the
+    one under the problem that matched, not the page's first Solution (another problem's)."""
+    server = server_for(rook)
+    match = await find_for_error(
+        server,
+        "2017-10-31 20:13:11.187233 I | mkfs-osd0: 2017-10-31 20:13:11.187038 7f0059d62e00 -1 "
+        "bluestore(/var/lib/rook/osd0) mkfs failed, (17) File exists",
+    )
+    assert match["runbook_id"] == "ceph-common-issues"
+    assert match["matched_section"].startswith("OSD pods are failing to start")
+    assert match["mitigation_uri"] == "runbook://ceph-common-issues/osd-pods-are-failing-to-start-solution"
+    assert "delete the contents of `/var/lib/rook`" in match["mitigation"]
+
+    whole = await find_for_error(server, "libceph: connect [monitor-ip]:6789 error -101")
+    assert whole["matched_section"] == "Node hangs after reboot"  # its Solution is inside it
+    assert whole.get("mitigation") is None and whole.get("mitigation_uri") is None  # not another problem's

@@ -200,7 +200,7 @@ def error_matches(index: CorpusIndex, signature: str, hits: Sequence[Hit], limit
         if runbook.id in seen:
             continue
         seen.add(runbook.id)
-        mitigation = runbook.section_named(*MITIGATION_HEADINGS)
+        mitigation = runbook.section_for(hit.section, *MITIGATION_HEADINGS)
         show_mitigation = mitigation is not None and mitigation.slug != hit.section.slug
         matches.append(
             ErrorMatch(

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kb_mcp.markdown import FrontMatterError, split_front_matter, split_sections, to_text
+from kb_mcp.markdown import HEADING_JOINER, FrontMatterError, split_front_matter, split_sections, to_text
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +98,30 @@ class Runbook:
     def section(self, slug: str) -> Section | None:
         return next((s for s in self.sections if s.slug == slug), None)
 
-    def section_named(self, *headings: str) -> Section | None:
-        """The first section whose heading (or last heading part) is one of `headings`, case-insensitively."""
+    def section_for(self, section: Section, *headings: str) -> Section | None:
+        """The section named one of `headings` (its last heading part, case-insensitively) that goes with `section`.
+
+        A top-level one ("Mitigation") goes with every section. On a page of several problems, each with its own
+        "Solution" under it, only one under the same parent headings as `section` does: the deepest such, the
+        nearest after `section` (a fix follows its symptoms), else before it. None when only other problems have
+        one: another problem's fix is not this one's.
+        """
         wanted = {h.lower() for h in headings}
-        for section in self.sections:
-            if section.heading.lower() in wanted or section.heading.rsplit(" › ", 1)[-1].lower() in wanted:
-                return section
-        return None
+        path = section.heading.split(HEADING_JOINER)
+        best: tuple[int, bool, int] | None = None
+        found: Section | None = None
+        for candidate in self.sections:
+            parts = candidate.heading.split(HEADING_JOINER)
+            parent = parts[:-1]
+            if parts[-1].lower() not in wanted or path[: len(parent)] != parent:
+                continue
+            if candidate.slug == section.slug:
+                return candidate
+            distance = candidate.ordinal - section.ordinal
+            rank = (len(parent), distance > 0, -abs(distance))
+            if best is None or rank > best:
+                best, found = rank, candidate
+        return found
 
 
 @dataclass(frozen=True)
