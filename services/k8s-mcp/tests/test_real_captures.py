@@ -51,3 +51,23 @@ async def test_a_container_running_unready_names_the_probe_that_keeps_it_out(tmp
     assert result["health"] == "down" and [c["kind"] for c in result["causes"]] == ["not_ready"]
     assert "readiness probe of main (TCP :8080) not passing" in result["verdict"]
     assert "container main running for 61s, not ready: readiness probe TCP :8080 delay=10s" in result["text"]
+
+
+async def test_a_deployment_without_pods_quotes_its_own_conditions(tmp_path: Path) -> None:
+    """kubectl-status' httpbin Deployment, seconds old: 0/3, no pod yet. "only 0/3 pods exist" was all the
+    diagnosis said; the Deployment's own conditions say the rollout has just begun and since when."""
+    result = await diagnose("kstatus-deployment-unavailable", tmp_path)
+    assert result["health"] == "down" and [c["kind"] for c in result["causes"]] == ["missing_pods"]
+    evidence = result["causes"][0]["evidence"]
+    assert "condition Available=False MinimumReplicasUnavailable (21s ago): Deployment does not have minimum " in (
+        "\n".join(evidence)
+    )
+    assert any("NewReplicaSetCreated" in line and "httpbin-deployment-79f6dfbb9" in line for line in evidence)
+
+
+async def test_a_deployment_captured_without_its_pods_is_not_missing_them(tmp_path: Path) -> None:
+    """argo-cd's guestbook-ui: a stuck rollout, captured without its ReplicaSets or pods. Its status reports
+    2 pods (1 ready); "only 0/1 pods exist" contradicted the "1/1 ready" above it. The stuck rollout is the cause."""
+    result = await diagnose("argo-deployment-degraded", tmp_path)
+    assert [c["kind"] for c in result["causes"]] == ["rollout_stuck"] and result["health"] == "degraded"
+    assert result["replicas"] == "1/1 ready" and "exist" not in result["text"]

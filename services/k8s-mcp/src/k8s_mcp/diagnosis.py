@@ -17,7 +17,15 @@ from kubernetes.client import V1CronJob, V1Deployment, V1Job, V1Pod
 
 from k8s_mcp.backends import ClusterBackend
 from k8s_mcp.causes import SEVERITY, Problem, describe_event, first_line, latest, pod_problems
-from k8s_mcp.formatting import conditions_of, event_time, last_termination, pod_containers, summarize_event
+from k8s_mcp.formatting import (
+    age,
+    clip,
+    conditions_of,
+    event_time,
+    last_termination,
+    pod_containers,
+    summarize_event,
+)
 from k8s_mcp.index import NamespaceIndex, match_labels, name_of, type_kind
 from k8s_mcp.models import Cause, Diagnosis, Health, PodFinding
 from k8s_mcp.workloads import desired_replicas, images_of, job_status
@@ -193,12 +201,13 @@ def _job_problems(job: V1Job, now: datetime, index: NamespaceIndex) -> list[Prob
     return [Problem("job_failed", None, phrase, evidence)]
 
 
-def _reported_ready(workload: Any) -> int:
-    """Ready pods as the workload's status reports them, for a capture that holds the workload but not its pods."""
+def _reported(workload: Any, *fields: str) -> int:
+    """A pod count as the workload's status reports it (the first of `fields` it has), for a capture that holds
+    the workload but not its pods."""
     status = getattr(workload, "status", None) if workload is not None else None
     if status is None:
         return 0
-    for field in ("ready_replicas", "number_ready", "available_replicas"):
+    for field in fields:
         value = getattr(status, field, None)
         if value is not None:
             return int(value)
@@ -291,17 +300,43 @@ def _problems(index: NamespaceIndex, workload: Any, target: Any, pods: list[V1Po
     if isinstance(target, V1Job):
         return problems + _job_problems(target, now, index)
     desired = desired_replicas(target)
-    if len(pods) < desired and not any(p.kind == "replica_failure" for p in problems):
+    # a snapshot may hold the workload without its pods: when the workload itself reports them all, they exist
+    uncaptured = not pods and _reported(target, "replicas", "current_number_scheduled") >= desired
+    if len(pods) < desired and not uncaptured and not any(p.kind == "replica_failure" for p in problems):
         phrase = f"only {len(pods)}/{desired} pods exist"
         problems.append(
             Problem(
                 "missing_pods",
                 None,
                 phrase,
-                [f"{type_kind(target).lower()}/{name_of(target)} wants {desired}, {len(pods)} exist"],
+                [
+                    f"{type_kind(target).lower()}/{name_of(target)} wants {desired}, {len(pods)} exist",
+                    *unsettled_conditions(target, now),
+                ],
             )
         )
     return problems
+
+
+def unsettled_conditions(workload: Any, now: datetime) -> list[str]:
+    """The workload's own conditions that say it has not settled and are not a cause of their own (Progressing=False
+    and ReplicaFailure are): `Available=False MinimumReplicasUnavailable`, a rollout under way since when. With no
+    pod to read (none created yet, or none captured), they are what the cluster itself says."""
+    lines = []
+    for condition in (workload.status.conditions or []) if workload.status else []:
+        settled = (condition.type == "Available" and condition.status == "True") or (
+            condition.type == "Progressing" and condition.reason == "NewReplicaSetAvailable"
+        )
+        reported = condition.type == "ReplicaFailure" or (
+            condition.type == "Progressing" and condition.status == "False"
+        )
+        if settled or reported:
+            continue
+        since = f" ({age(condition.last_transition_time, now)} ago)" if condition.last_transition_time else ""
+        lines.append(
+            f"condition {condition.type}={condition.status} {condition.reason or ''}{since}: {clip(condition.message)}"
+        )
+    return lines
 
 
 def _verdict(causes: list[Cause], health: str, log_message: str | None, workload: Any, ready: int, desired: int) -> str:
@@ -326,12 +361,15 @@ def diagnose_workload(backend: ClusterBackend, namespace: str, kind: str, name: 
     pods = sorted(index.pods_of(target), key=name_of) if target is not None else []
     desired = desired_replicas(target) if target is not None else 0
     rows = {name_of(p): index.row(p) for p in pods}
-    ready = sum(1 for row in rows.values() if row.is_ready) if pods else _reported_ready(target)
+    ready = (
+        sum(1 for row in rows.values() if row.is_ready)
+        if pods
+        else _reported(target, "ready_replicas", "number_ready", "available_replicas")
+    )
     problems = _problems(index, workload, target, pods, now)
     if not problems and ready < desired:
-        problems.append(
-            Problem("not_ready", None, f"{ready}/{desired} pods ready; no cause visible in pod states or events", [])
-        )
+        phrase = f"{ready}/{desired} pods ready; no cause visible in pod states or events"
+        problems.append(Problem("not_ready", None, phrase, unsettled_conditions(target, now)))
     causes = _group(problems, desired, len(pods))
     health = _health(workload, desired, ready, causes)
     log_message, excerpt, log_source = _crash_log(backend, namespace, problems)
