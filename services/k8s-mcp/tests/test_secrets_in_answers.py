@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_objects import NAMESPACE, event, pod, status, terminated, waiting, write_snapshot
+from cluster_objects import NAMESPACE, deployment, event, pod, replicaset, status, terminated, waiting, write_snapshot
 from mcp import Client
 
 from k8s_mcp.config import K8sSettings
@@ -100,3 +100,23 @@ async def test_messages_keep_their_readable_part(tmp_path: Path) -> None:
     assert len(messages) == len(CORPUS["secret_text"])
     for entry in CORPUS["secret_text"]:
         assert any(all(s in m for s in entry.get("shown", [])) for m in messages), entry["value"]
+
+
+async def test_every_corpus_secret_is_masked_in_the_diagnosis(tmp_path: Path) -> None:
+    """The verdict and the evidence quote the same messages (container states, the workload's conditions,
+    events) and were shown as is: a CreateContainerConfigError or an admission webhook's denial carrying a DSN put
+    its password in the diagnosis."""
+    texts = [entry["value"] for entry in CORPUS["secret_text"]]
+    failing = {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": texts[-1]}
+    workload = deployment(replicas=2, conditions=[failing])
+    # the corpus hides the env value "example": the helpers' image (registry.example/...) would read as a leak
+    workload["spec"]["template"]["spec"]["containers"][0]["image"] = IMAGE
+    objects = [workload, replicaset("web-7d9f8"), *leaky_pod()]
+    root = write_snapshot(tmp_path / "snap", objects)
+    settings = K8sSettings(backend="snapshot", snapshot_dir=root, allowed_namespaces=NAMESPACE)
+    async with Client(create_server(settings)) as client:
+        result = await client.call_tool("diagnose_workload", {"namespace": NAMESPACE, "name": "web"})
+    assert not result.is_error and result.structured_content
+    assert {"replica_failure", "init_failure"} <= {c["kind"] for c in result.structured_content["causes"]}
+    assert leaks(result.content[0].text) == [], "in the text a model reads"
+    assert leaks(json.dumps(result.structured_content)) == [], "in the structured content"

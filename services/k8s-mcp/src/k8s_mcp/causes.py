@@ -24,6 +24,7 @@ from k8s_mcp.formatting import (
 from k8s_mcp.index import name_of
 from k8s_mcp.pod_status import PodRow
 from k8s_mcp.statuses import CONFIG_REASONS, CRASH_REASONS, IMAGE_REASONS
+from mcp_common.redaction import redact_text
 
 RECENT = timedelta(hours=24)  # a restart within this window keeps a workload from being called healthy
 CREATING_EVENTS = ("FailedMount", "FailedAttachVolume", "FailedCreatePodSandBox", "FailedSync", "NetworkNotReady")
@@ -62,10 +63,11 @@ class Problem:
 
 
 def first_line(text: str | None, limit: int = 240) -> str:
-    """The first line of a message, cut in the middle when too long: kubelet, containerd and scheduler messages
-    are wrapped Go errors (`failed to pull …: failed to resolve …: dial tcp: … no such host`), whose root cause
-    is the last link, so the head says what failed and the tail says why."""
-    line = next((part.strip() for part in (text or "").splitlines() if part.strip()), "")
+    """The first line of a message, secrets masked, cut in the middle when too long: kubelet, containerd and
+    scheduler messages are wrapped Go errors (`failed to pull …: failed to resolve …: dial tcp: … no such host`),
+    whose root cause is the last link, so the head says what failed and the tail says why. Every message a
+    diagnosis quotes goes through here; masking before the cut keeps half a secret from surviving it."""
+    line = redact_text(next((part.strip() for part in (text or "").splitlines() if part.strip()), ""))
     if len(line) <= limit:
         return line
     tail = limit * 2 // 3
