@@ -11,9 +11,11 @@ embedding cache), then:
   hybrid through the `search_runbooks` tool of a real server (the SDK's in-memory client): the tool's figure is
   the one that counts, and it must equal the in-process one;
 - a question is found at k when one of the first k sections returned belongs to its runbook (or an `also` one);
-  a question with a `section` (the runbook's top-level heading) is found only by that section or one of the parts
-  a long section is split into, which is what tells a few long pages of many problems apart (an `also` entry may
-  name a section too: `page.md#Heading`); MRR uses the first such section within the top 10;
+  a question with a `section` (its headings as the page has them: "Problem" or "Problem › Solution") is found
+  only by that section, one of the parts a long section is split into, or a section holding it whole, which is
+  what tells a few long pages of many problems apart (an `also` entry may name a section too:
+  `page.md#Heading`); a label naming a file of the folder that was not ingested is a miss, not an error; MRR
+  uses the first such section within the top 10;
 - "no match" is what `ask_knowledge_base` answers as "not covered": counted on the labelled questions (false
   rejections) and on the off-topic questions (false answers, which must stay ≤ 1 of them): `off-topic.yaml`,
   on which the threshold was chosen, and `off-topic-held-out.yaml`, on which it was not; a collection may add its
@@ -76,6 +78,26 @@ class Question:
     def accepted(self) -> set[str]:
         return {self.label, *self.also}
 
+    def found_by(self, names: set[str]) -> bool:
+        """Whether a hit with these names (see `names`) answers it."""
+        return any(_answers(label, names) for label in self.accepted)
+
+
+def _answers(label: str, names: set[str]) -> bool:
+    if SECTION_MARK not in label:
+        return label in names
+    runbook, path = label.split(SECTION_MARK, 1)
+    for name in names:
+        found_runbook, _, heading = name.partition(SECTION_MARK)
+        if heading and found_runbook == runbook and _related(path, heading):
+            return True
+    return False
+
+
+def _related(label: str, heading: str) -> bool:
+    """The labelled section is the hit, one of the parts it was split into, or held whole by the hit."""
+    return label == heading or heading.startswith(label + HEADING_JOINER) or label.startswith(heading + HEADING_JOINER)
+
 
 @dataclass(frozen=True)
 class Collection:
@@ -109,7 +131,7 @@ class Scores:
 
     def add(self, question: Question, ranked: Sequence[set[str]]) -> None:
         """Score one question given the names of the runbooks returned, best first."""
-        first = next((rank for rank, found in enumerate(ranked, start=1) if found & question.accepted), None)
+        first = next((rank for rank, found in enumerate(ranked, start=1) if question.found_by(found)), None)
         self.questions += 1
         self.found_1 += first == 1
         self.found_3 += first is not None and first <= 3
@@ -127,6 +149,7 @@ class Report:
     skipped: list[str]
     rankers: dict[str, Scores]
     tool_matches_in_process: bool
+    not_read: list[str]
     false_rejections: list[str]
     off_topic: int
     false_answers: list[str]
@@ -160,17 +183,26 @@ def off_topic_questions(path: Path = OFF_TOPIC) -> list[str]:
 
 def names(index: CorpusIndex, runbook_id: str, heading: str | None = None) -> set[str]:
     """What a label may call a runbook (its id or its file path in the collection) and, given a section's heading,
-    that section: `<runbook>#<top-level heading>` (a part of a split section answers to its top heading)."""
+    that section: `<runbook>#<heading>`, the heading as the section has it ("Problem › Solution")."""
     runbook = index.runbooks[runbook_id]
     found = {runbook.id, runbook.source}
     if heading is None:
         return found
-    top = heading.split(HEADING_JOINER)[0]
-    return found | {f"{name}{SECTION_MARK}{top}" for name in found}
+    return found | {f"{name}{SECTION_MARK}{heading}" for name in found}
 
 
-def known_names(index: CorpusIndex) -> set[str]:
-    return {n for r in index.runbooks.values() for s in r.sections for n in names(index, r.id, s.heading)}
+def unknown_labels(collection: Collection, index: CorpusIndex) -> tuple[list[str], list[str]]:
+    """(labels naming nothing in the collection: typos; labels naming a file that is there but was not ingested:
+    misses, since a reader of the folder would look there)."""
+    every = [names(index, r.id, s.heading) for r in index.runbooks.values() for s in r.sections]
+    typos: list[str] = []
+    not_read: list[str] = []
+    for label in sorted({n for q in collection.questions for n in q.accepted}):
+        if any(_answers(label, found) for found in every):
+            continue
+        file = label.split(SECTION_MARK, 1)[0]
+        (not_read if (collection.runbooks / file).is_file() else typos).append(label)
+    return typos, not_read
 
 
 async def evaluate(
@@ -193,7 +225,7 @@ async def evaluate(
     finally:
         store.close()
     index = CorpusIndex(stored.runbooks, stored.manifest, stored.vectors)
-    unknown = sorted({n for q in collection.questions for n in q.accepted} - known_names(index))
+    unknown, not_read = unknown_labels(collection, index)
     if unknown:
         raise ValueError(
             f"{collection.name}: questions name runbooks that are not in the collection: {', '.join(unknown)}"
@@ -242,6 +274,7 @@ async def evaluate(
         skipped=ingest.skipped,
         rankers={**rankers, "tool": tool},
         tool_matches_in_process=same,
+        not_read=not_read,
         false_rejections=rejections,
         off_topic=len(off_topic),
         false_answers=answers,
@@ -257,6 +290,8 @@ def print_report(report: Report, *, misses: bool, show_held_out: bool) -> None:
     _out(f"\n## {report.collection}{label}: {report.runbooks} runbooks, {report.sections} sections")
     if report.skipped:
         _out(f"skipped files: {'; '.join(report.skipped)}")
+    if report.not_read:
+        _out(f"labelled but not ingested (their questions are misses): {'; '.join(report.not_read)}")
     _out("| ranker | recall@1 | recall@3 | MRR |")
     _out("|---|---|---|---|")
     for name in ("tool", *RANKERS):
