@@ -142,6 +142,42 @@ def test_an_mkdocs_collection_of_long_problem_pages_ingests_as_published(real_co
     assert solution is not None and "!!! caution" in solution.text and "permanently purge" in solution.text
 
 
+def test_a_docsy_site_keeps_shortcode_words_and_reads_a_section_page_that_is_a_page(real_collections: Path) -> None:
+    """kubernetes/website's debug tasks: `{{<glossary_tooltip text="kubectl" ...>}}` in prose is the word kubectl,
+    `## {{% heading "whatsnext" %}}` is a heading, and `debug-cluster/_index.md` is the whole "Troubleshooting
+    Clusters" page while `debug-application/_index.md` is front matter only."""
+    loaded = load_folders([real_collections / "kubernetes-website"])
+    assert loaded.skipped == ()
+    assert [str(i) for i in loaded.ignored] == ["debug-application/_index.md: a section index, not a runbook"]
+    clusters = by_source(loaded.runbooks, "debug-cluster/_index.md")
+    assert clusters.id == "debug-cluster" and clusters.title == "Troubleshooting Clusters"
+    assert [s.heading for s in clusters.sections if " › " not in s.heading][:4] == [
+        "Overview",
+        "Listing your cluster",
+        "Looking at logs",
+        "Cluster failure modes",
+    ]
+    assert "troubleshooting\nkubectl click" in clusters.sections[0].text
+
+    kubectl = by_source(loaded.runbooks, "debug-cluster/troubleshoot-kubectl.md")
+    assert "investigating and diagnosing\nkubectl related issues" in kubectl.sections[0].text
+    api = kubectl.section("api-server-and-load-balancer")
+    assert api is not None and api.text.startswith("The kube-apiserver server is the")
+    assert [s.heading for s in kubectl.sections][:3] == ["Overview", "prerequisites", "Verify kubectl setup"]
+
+    statefulset = by_source(loaded.runbooks, "debug-application/debug-statefulset.md")
+    assert [s.heading for s in statefulset.sections] == [
+        "Overview",
+        "prerequisites",
+        "Debugging a StatefulSet",
+        "whatsnext",
+    ]
+    for runbook in loaded.runbooks:
+        for section in runbook.sections:
+            assert "{{" not in section.text.replace("{{.status", ""), (runbook.id, section.heading)
+            assert "\n##\n" not in f"\n{section.text}\n", (runbook.id, section.heading)
+
+
 def test_html_is_reduced_to_text_outside_code() -> None:
     text = to_text(
         "Intro<br>next line &amp; more\n"
@@ -179,6 +215,8 @@ def test_sections_follow_the_headings_a_file_has() -> None:
         ("CPUThrottlingHigh.md", "cpu-throttling-high"),
         ("etcd/etcdHighFsyncDurations.md", "etcd-etcd-high-fsync-durations"),
         ("On Call/Disk full (prod).markdown", "on-call-disk-full-prod"),
+        ("debug-cluster/_index.md", "debug-cluster"),  # a Hugo section page: its folder's path
+        ("_index.md", "index"),
         ("a/" * 60 + "x.md", None),
     ],
 )
@@ -221,6 +259,8 @@ def team_folder(tmp_path: Path) -> Path:
     write(folder, "copy/disk-full.md", "---\nid: disk-full\n---\n## Again\nThe same id.\n")
     write(folder, ".hidden/secret.md", "## Not read\n")
     write(folder, "notes.txt", "not Markdown")
+    write(folder, "_sidebar.md", "* [Disk full](disk-full.md)\n")  # docsify's navigation: not a runbook
+    write(folder, "hugo/_index.md", "+++\ntitle = 'Hugo pages'\n+++\n")  # a section index, nothing of its own
     return folder
 
 
@@ -248,7 +288,11 @@ def test_a_team_folder_is_read_as_it_is_and_bad_files_are_reported(team_folder: 
     assert skipped["only-front-matter.md"] == "no text besides front matter and headings"
     assert skipped["latin1.md"] == "not UTF-8 text"
     assert skipped["copy/disk-full.md"] == "id 'disk-full' is already used by disk-full.md"
-    assert [i.path for i in loaded.ignored] == ["README.md"]
+    assert [str(i) for i in loaded.ignored] == [
+        "README.md: a repository file, not a runbook",
+        "_sidebar.md: a section index, not a runbook",
+        "hugo/_index.md: a section index, not a runbook",
+    ]
 
 
 def test_strict_refuses_a_folder_with_bad_files_and_nothing_readable_is_an_error(

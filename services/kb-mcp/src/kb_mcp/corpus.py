@@ -1,11 +1,13 @@
 """Runbook folders as teams keep them → `Runbook` records split into sections.
 
 A folder is read recursively; every Markdown file is a runbook unless it is a repository file (README,
-CHANGELOG...), a section index (`_index.md`) or hidden. Front matter is optional, YAML or TOML, and its keys are
-mapped from what Hugo, Jekyll, Obsidian and the lab's own runbooks use (`KEYS`). A runbook's id is its front
-matter `id` when it has one (the lab's runbooks), else its path (`kubernetes/KubePodCrashLooping.md` →
-`kubernetes-kube-pod-crash-looping`); its title is the front matter's, else the first heading, else the file
-name. A file that cannot be read is skipped with the reason; the rest are still ingested.
+CHANGELOG...), hidden, or a section index (`_index.md`) with no text of its own (one that is a whole page, as
+Hugo sites have them, is a runbook). Front matter is optional, YAML or TOML, and its keys are mapped from what
+Hugo, Jekyll, Obsidian and the lab's own runbooks use (`KEYS`). A runbook's id is its front matter `id` when it
+has one (the lab's runbooks), else its path (`kubernetes/KubePodCrashLooping.md` →
+`kubernetes-kube-pod-crash-looping`; a section page's is its folder's); its title is the front matter's, else
+the first heading, else the file name. A file that cannot be read is skipped with the reason; the rest are still
+ingested.
 
 A section is the unit of retrieval: it is embedded with its runbook's title and heading, indexed by BM25 and
 addressable as `runbook://<id>/<section>`.
@@ -164,8 +166,10 @@ def kebab(name: str) -> str:
 
 
 def path_id(relative: PurePosixPath) -> str:
-    """The id of a runbook without one in its front matter: its path relative to the folder, in kebab-case."""
-    slug = "-".join(part for part in (kebab(p) for p in (*relative.parent.parts, relative.stem)) if part) or "runbook"
+    """The id of a runbook without one in its front matter: its path relative to the folder, in kebab-case (a
+    section page, `debug-cluster/_index.md`, is its folder's: Hugo serves it at the folder's path)."""
+    stem = "" if _is_section_index(relative.name) else relative.stem
+    slug = "-".join(part for part in (kebab(p) for p in (*relative.parent.parts, stem)) if part) or "index"
     if len(slug) > 128:  # keep it unique and within RUNBOOK_ID's length
         slug = f"{slug[:119].rstrip('-')}-{hashlib.sha256(slug.encode()).hexdigest()[:8]}"
     return slug
@@ -246,7 +250,10 @@ def load_folders(folders: Sequence[Path], *, strict: bool = False) -> Loaded:
             try:
                 runbook = parse_runbook(_read(path), relative.as_posix(), default_id=path_id(relative))
             except CorpusError as exc:
-                skipped.append(Skipped(shown, str(exc).removeprefix(f"{relative.as_posix()}: ")))
+                if _is_section_index(path.name):  # a listing page with nothing of its own to read
+                    ignored.append(Skipped(shown, "a section index, not a runbook"))
+                else:
+                    skipped.append(Skipped(shown, str(exc).removeprefix(f"{relative.as_posix()}: ")))
                 continue
             if runbook.id in runbooks:
                 skipped.append(Skipped(shown, f"id '{runbook.id}' is already used by {runbooks[runbook.id].source}"))
@@ -281,10 +288,14 @@ def _markdown_files(folder: Path) -> Iterator[tuple[Path, str | None]]:
                 continue
             if stem in REPOSITORY_FILES:
                 yield path, "a repository file, not a runbook"
-            elif stem in SECTION_INDEXES or name.startswith("_"):
+            elif name.startswith("_") and not _is_section_index(name):  # _sidebar.md, _navbar.md, partials
                 yield path, "a section index, not a runbook"
             else:
-                yield path, None
+                yield path, None  # `_index.md` too: read, and ignored only if it has no text of its own
+
+
+def _is_section_index(name: str) -> bool:
+    return PurePosixPath(name).stem.lower() in SECTION_INDEXES
 
 
 def _read(path: Path) -> str:

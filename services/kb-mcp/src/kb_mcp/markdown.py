@@ -2,7 +2,8 @@
 
 What a runbook folder holds in practice: Hugo and Jekyll pages (YAML `---` or TOML `+++` front matter, Hugo
 shortcodes), Obsidian notes (YAML with `aliases`), files with no front matter at all, `<details>` blocks and
-HTML comments, setext headings, fences indented inside lists or by tabs. This module turns one such text into
+HTML comments, setext headings, fences indented inside lists or by tabs, Docsy shortcodes that carry words
+(`{{<glossary_tooltip text="kubectl" ...>}}`, `## {{% heading "whatsnext" %}}`). This module turns one such text into
 its front matter, its title heading and its sections; `corpus` decides what they mean.
 
 Code is never touched: fenced blocks and inline code spans keep their `<placeholders>` and HTML verbatim.
@@ -37,6 +38,9 @@ _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _BLOCK_START = re.compile(r"^\s*([-*+>|]|\d+[.)]\s|#)")
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _SHORTCODE = re.compile(r"\{\{[<%].*?[%>]\}\}", re.S)
+_SHORTCODE_TEXT = re.compile(r"""\btext\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# A heading whose only text is a shortcode with a quoted argument (Docsy: `## {{% heading "whatsnext" %}}`).
+_SHORTCODE_HEADING = re.compile(r"""^( {0,3}#{1,6}[ \t]+)\{\{[<%]\s*[\w./-]+\s+"([^"]+)"[^\n]*?[%>]\}\}[ \t]*$""", re.M)
 _INLINE_CODE = re.compile(r"(`+)(.+?)\1")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
@@ -226,7 +230,8 @@ def _prose_to_text(prose: str) -> str:
     if not prose:
         return ""
     prose = _COMMENT.sub("", prose)
-    prose = _SHORTCODE.sub("", prose)
+    prose = _SHORTCODE_HEADING.sub(r"\1\2", prose)
+    prose = _SHORTCODE.sub(_shortcode_words, prose)
     pieces: list[str] = []
     cursor = 0
     for code in _INLINE_CODE.finditer(prose):
@@ -235,6 +240,13 @@ def _prose_to_text(prose: str) -> str:
         cursor = code.end()
     pieces.append(_html_to_text(prose[cursor:]))
     return "\n".join(line.rstrip() for line in "".join(pieces).split("\n"))
+
+
+def _shortcode_words(shortcode: re.Match[str]) -> str:
+    """What a Hugo shortcode leaves in the text: the words it shows (`{{<glossary_tooltip text="Pods" ...>}}` is
+    "Pods"), else nothing (`{{< note >}}` and its closing tag go, the text between them stays)."""
+    shown = _SHORTCODE_TEXT.search(shortcode.group(0))
+    return (shown.group(1) if shown.group(1) is not None else shown.group(2)) if shown else ""
 
 
 def _html_to_text(text: str) -> str:
