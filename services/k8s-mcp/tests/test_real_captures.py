@@ -71,3 +71,12 @@ async def test_a_deployment_captured_without_its_pods_is_not_missing_them(tmp_pa
     result = await diagnose("argo-deployment-degraded", tmp_path)
     assert [c["kind"] for c in result["causes"]] == ["rollout_stuck"] and result["health"] == "degraded"
     assert result["replicas"] == "1/1 ready" and "exist" not in result["text"]
+
+
+async def test_a_crash_loop_verdict_gives_restarts_and_back_off_not_the_kubelets_boilerplate(tmp_path: Path) -> None:
+    """argo-cd's crash-looping pod: the verdict quoted the kubelet's waiting message ("Back-off 40s restarting failed
+    container=main pod=my-pod_argocd(63674389-…)") as if it were the reason; what it says is the back-off, and the
+    restart count was missing. The message stays in the evidence, as the fact it is."""
+    result = await diagnose("argo-pod-crashloop", tmp_path)
+    assert result["verdict"] == "1/1 pods container main last exit Error, code 1 (3 restarts, back-off 40s)"
+    assert "restarting failed container=main pod=my-pod_argocd" in result["causes"][0]["evidence"][0]

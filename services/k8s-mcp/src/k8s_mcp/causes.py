@@ -7,10 +7,11 @@ evidence lines that support it. `diagnosis` groups them per kind across the work
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from kubernetes.client import CoreV1Event, V1Container, V1ContainerStatus, V1Pod
+from kubernetes.client import CoreV1Event, V1Container, V1ContainerStateWaiting, V1ContainerStatus, V1Pod
 
 from k8s_mcp.formatting import (
     age,
@@ -29,6 +30,7 @@ from mcp_common.redaction import redact_text
 RECENT = timedelta(hours=24)  # a restart within this window keeps a workload from being called healthy
 CREATING_EVENTS = ("FailedMount", "FailedAttachVolume", "FailedCreatePodSandBox", "FailedSync", "NetworkNotReady")
 PROBE_KINDS = ("Liveness", "Readiness", "Startup")
+_BACKOFF = re.compile(r"back-off (\S+) restarting failed container", re.IGNORECASE)
 
 # Order of importance: the first kinds explain the others (an unschedulable pod has no containers to crash).
 SEVERITY = (
@@ -190,8 +192,13 @@ def _terminated_problem(
         source = terminated if terminated is not None and (terminated.exit_code or 0) != 0 else last_terminated
         why = (source.reason or "Error") if source else (waiting.reason if waiting else "Error")
         code = source.exit_code if source else None
-        detail = first_line((source.message if source else None) or (waiting.message if waiting else None), 160)
+        detail = first_line((source.message if source else None) or _not_boilerplate(waiting), 160)
         phrase = f"container {container.name} last exit {why}" + (f", code {code}" if code is not None else "")
+        backoff = _BACKOFF.match(waiting.message or "") if waiting is not None else None
+        if cs.restart_count or backoff:
+            plural = "" if cs.restart_count == 1 else "s"
+            facts = [f"{cs.restart_count} restart{plural}"] if cs.restart_count else []
+            phrase += f" ({', '.join(facts + ([f'back-off {backoff.group(1)}'] if backoff else []))})"
         evidence = [line]
         event = latest(events, "BackOff") or latest(events, "Failed")
         if event is not None:
@@ -213,6 +220,14 @@ def _terminated_problem(
             )
         return problem
     return None
+
+
+def _not_boilerplate(waiting: V1ContainerStateWaiting | None) -> str | None:
+    """A waiting message worth quoting as the reason: the kubelet's "back-off 40s restarting failed
+    container=main pod=my-pod_argocd(<uid>)" says only how long it waits, which the phrase already gives."""
+    if waiting is None or not waiting.message or _BACKOFF.match(waiting.message):
+        return None
+    return str(waiting.message)
 
 
 def _restarted_recently(cs: V1ContainerStatus, now: datetime) -> bool:
