@@ -349,6 +349,17 @@ def _job(name: str, condition: dict | None, owner: str | None = None, **status_f
     }
 
 
+def _failed_job_pod(name: str, job: str, container: str, image: str, code: int) -> dict:
+    return pod(
+        name,
+        owner=("Job", job),
+        labels={"job-name": job},
+        phase="Failed",
+        containers=[{"name": container, "image": image}],
+        statuses=[status(container, terminated("Error", code))],
+    )
+
+
 FAILED = {
     "type": "Failed",
     "status": "True",
@@ -432,14 +443,7 @@ def test_a_failed_job_read_without_its_conditions_is_failed_by_its_event(tmp_pat
     BackoffLimitExceeded event says it failed. A FailedCreate that a later SuccessfulCreate superseded was
     transient and is not a cause."""
     job = _job("get-data", None, failed=1)
-    job_pod = pod(
-        "get-data-mldtn",
-        owner=("Job", "get-data"),
-        labels={"job-name": "get-data"},
-        phase="Failed",
-        containers=[{"name": "curl", "image": "curlimages/curl:latest"}],
-        statuses=[status("curl", terminated("Error", 6))],
-    )
+    job_pod = _failed_job_pod("get-data-mldtn", "get-data", "curl", "curlimages/curl:latest", 6)
     objects = [
         job,
         job_pod,
@@ -516,3 +520,16 @@ def test_a_running_container_not_started_names_its_startup_probe(tmp_path: Path)
     text = evidence(result)
     assert "container app running for 3m, not ready: startup probe HTTP GET /healthz :8080" in text
     assert "container app running for 3m, not ready: readiness probe exec pg_isready" in text
+
+
+def test_a_retrying_job_is_told_once_by_its_failed_pod_or_else_by_its_counts(tmp_path: Path) -> None:
+    """A running Job with a failed attempt: the failed pod, when it is there, says why (exit code, log); the Job's
+    own counts say it only when no pod does (deleted, or not captured)."""
+    job = _job("nightly", None, failed=1, active=1)
+    failed_pod = _failed_job_pod("nightly-a", "nightly", "report", "report:3", 2)
+    with_pod = diagnose(tmp_path, [job, failed_pod], kind="Job", name="nightly")
+    assert kinds(with_pod) == ["crash_loop"] and with_pod.health == "degraded"
+    without = diagnose(tmp_path, [job], kind="Job", name="nightly")
+    assert kinds(without) == ["job_retrying"] and without.health == "degraded"
+    assert without.verdict == "job nightly: 1 pod failed so far, 1 active"
+    assert evidence(without).endswith("job/nightly active 1, succeeded 0, failed 1; backoffLimit 2")

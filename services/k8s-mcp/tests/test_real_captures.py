@@ -18,11 +18,12 @@ from k8s_mcp.server import create_server
 pytestmark = pytest.mark.anyio
 
 SURVEY2 = Path(__file__).parent / "fixtures" / "real" / "survey2"
+SURVEY3 = SURVEY2.parent / "survey3"
 
 
-async def diagnose(case: str, tmp_path: Path) -> dict[str, Any]:
-    """diagnose_workload on a survey2 capture, through the protocol; the structured result plus its text."""
-    workload = write_snapshot(SURVEY2 / case, tmp_path / case)["workload"]
+async def diagnose(case: str, tmp_path: Path, collection: Path = SURVEY2) -> dict[str, Any]:
+    """diagnose_workload on a capture, through the protocol; the structured result plus its text."""
+    workload = write_snapshot(collection / case, tmp_path / case)["workload"]
     listed = json.loads((tmp_path / case / "namespaces.json").read_text(encoding="utf-8"))["items"]
     namespace = workload.get("namespace") or listed[0]["metadata"]["name"]
     settings = K8sSettings(backend="snapshot", snapshot_dir=tmp_path / case, allowed_namespaces=namespace)
@@ -80,3 +81,22 @@ async def test_a_crash_loop_verdict_gives_restarts_and_back_off_not_the_kubelets
     result = await diagnose("argo-pod-crashloop", tmp_path)
     assert result["verdict"] == "1/1 pods container main last exit Error, code 1 (3 restarts, back-off 40s)"
     assert "restarting failed container=main pod=my-pod_argocd" in result["causes"][0]["evidence"][0]
+
+
+async def test_a_running_job_captured_without_its_pod_is_progressing(tmp_path: Path) -> None:
+    """argo-cd's running Job (2018: no `status.ready` yet), its pod not captured: "0/1 pods ready; no cause
+    visible", degraded. Its one active pod is all the Job says; it is progressing."""
+    result = await diagnose("argo-job-running", tmp_path, SURVEY3)
+    assert result["health"] == "progressing" and result["causes"] == []
+    assert result["verdict"] == "progressing: 1/1 pods ready, image alpine:latest"
+
+
+async def test_a_running_job_with_failed_indexes_says_so(tmp_path: Path) -> None:
+    """kubectl-status' Indexed Job while it still runs: indexes 0 and 2 failed (4 pods, their one retry each
+    spent), 2 active, no condition yet. It read "0/3 pods ready; no cause visible"; the failures are the cause."""
+    result = await diagnose("kstatus-job-indexed-backoff-active", tmp_path, SURVEY3)
+    assert result["health"] == "degraded" and [c["kind"] for c in result["causes"]] == ["job_retrying"]
+    assert result["verdict"] == "job job-indexed-backoff: 4 pods failed so far (failed indexes 0,2), 2 active"
+    assert result["causes"][0]["evidence"] == [
+        "job/job-indexed-backoff active 2, succeeded 2, failed 4 (failed indexes 0,2); backoffLimitPerIndex 1"
+    ]

@@ -47,6 +47,7 @@ SEVERITY = (
     "probe_failure",
     "restarts",
     "job_failed",
+    "job_retrying",
     "rollout_stuck",
     "missing_pods",
     "not_ready",

@@ -188,10 +188,10 @@ def _backoff_exceeded(job: V1Job) -> tuple[str, str] | None:
     return None
 
 
-def _job_problems(job: V1Job, now: datetime, index: NamespaceIndex) -> list[Problem]:
+def _job_problems(job: V1Job, now: datetime, index: NamespaceIndex, pods_failing: bool) -> list[Problem]:
     failure = job_failure(job, index)
     if failure is None:
-        return []
+        return [] if pods_failing else _failures_so_far(job)
     reason, message = failure
     evidence = [f"job/{name_of(job)} failed: {reason}: {message}".rstrip(": ")]
     event = latest(index.events_about({name_of(job)}), "BackoffLimitExceeded", "DeadlineExceeded")
@@ -199,6 +199,33 @@ def _job_problems(job: V1Job, now: datetime, index: NamespaceIndex) -> list[Prob
         evidence.append(describe_event(event, now))
     phrase = f"job {name_of(job)} failed ({reason}){': ' + message if message else ''}"
     return [Problem("job_failed", None, phrase, evidence)]
+
+
+def _failures_so_far(job: V1Job) -> list[Problem]:
+    """A running Job whose pods have failed and are being retried, told by its own counts: its failed pods are
+    gone (deleted, or not in a capture) or their failure shows nowhere else. An Indexed Job names its failed
+    indexes, which will not be retried past backoffLimitPerIndex."""
+    status, spec = job.status, job.spec
+    if status is None or not status.failed or job_status(job) != "Running":
+        return []
+    indexes = f" (failed indexes {status.failed_indexes})" if status.failed_indexes else ""
+    limit = (
+        f"backoffLimitPerIndex {spec.backoff_limit_per_index}"
+        if spec is not None and spec.backoff_limit_per_index is not None
+        else f"backoffLimit {6 if spec is None or spec.backoff_limit is None else spec.backoff_limit}"
+    )
+    pods = "pod" if status.failed == 1 else "pods"
+    phrase = f"job {name_of(job)}: {status.failed} {pods} failed so far{indexes}, {status.active or 0} active"
+    counts = f"active {status.active or 0}, succeeded {status.succeeded or 0}, failed {status.failed}"
+    return [Problem("job_retrying", None, phrase, [f"job/{name_of(job)} {counts}{indexes}; {limit}"])]
+
+
+def _reported_ready(workload: Any, desired: int) -> int:
+    """Ready pods as the workload's status reports them, for a capture that holds the workload but not its pods.
+    A Job from before `status.ready` (Kubernetes 1.24) says only how many of its pods are active."""
+    if isinstance(workload, V1Job) and workload.status is not None and workload.status.ready is None:
+        return min(workload.status.active or 0, desired)
+    return _reported(workload, "ready_replicas", "number_ready", "available_replicas", "ready")
 
 
 def _reported(workload: Any, *fields: str) -> int:
@@ -298,7 +325,8 @@ def _problems(index: NamespaceIndex, workload: Any, target: Any, pods: list[V1Po
         return problems
     problems += _workload_problems(target, index, pods, now)
     if isinstance(target, V1Job):
-        return problems + _job_problems(target, now, index)
+        pods_failing = any(p.kind in ("crash_loop", "oom_killed", "init_failure") for p in problems)
+        return problems + _job_problems(target, now, index, pods_failing)
     desired = desired_replicas(target)
     # a snapshot may hold the workload without its pods: when the workload itself reports them all, they exist
     uncaptured = not pods and _reported(target, "replicas", "current_number_scheduled") >= desired
@@ -361,11 +389,7 @@ def diagnose_workload(backend: ClusterBackend, namespace: str, kind: str, name: 
     pods = sorted(index.pods_of(target), key=name_of) if target is not None else []
     desired = desired_replicas(target) if target is not None else 0
     rows = {name_of(p): index.row(p) for p in pods}
-    ready = (
-        sum(1 for row in rows.values() if row.is_ready)
-        if pods
-        else _reported(target, "ready_replicas", "number_ready", "available_replicas")
-    )
+    ready = sum(1 for row in rows.values() if row.is_ready) if pods else _reported_ready(target, desired)
     problems = _problems(index, workload, target, pods, now)
     if not problems and ready < desired:
         phrase = f"{ready}/{desired} pods ready; no cause visible in pod states or events"

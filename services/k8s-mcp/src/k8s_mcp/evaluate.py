@@ -11,9 +11,9 @@ the verdict or the evidence), give the expected health, and never call a workloa
 pods healthy. kubectl's own printer test cases are scored too. Cases marked `holdout: true` (the `heldout/`
 folder) were collected after the diagnosis was written and were never used to tune it; they are reported on their
 own line, and again without the ones marked `near_duplicate_of` a tuning case (another recording of the same test
-deployment). Each held-out collection (`heldout/`, `survey2/`, ...) is also reported on its own line, since each had
-its own first run. A case without `workload:` is scored for its kubectl rows only; its namespace is read whatever
-the deny list says (a capture of `kube-system` pods is scored like any other).
+deployment). Each held-out collection (`heldout/`, `survey2/`, `survey3/`) is also reported on its own line, since
+each had its own first run. A case without `workload:` is scored for its kubectl rows only; its namespace is read
+whatever the deny list says (a capture of `kube-system` pods is scored like any other).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from k8s_mcp.pod_status import print_pod, restarts_text
 from k8s_mcp.server import create_server
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "real"
-DEFAULT_CAPTURES = [FIXTURES / "workloads", FIXTURES / "heldout", FIXTURES / "survey2"]
+DEFAULT_CAPTURES = [FIXTURES / "workloads", FIXTURES / "heldout", FIXTURES / "survey2", FIXTURES / "survey3"]
 DEFAULT_PRINTER_CASES = FIXTURES / "kubectl-printer" / "printers_test_cases.json"
 
 
