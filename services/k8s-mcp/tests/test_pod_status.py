@@ -186,7 +186,7 @@ def test_status_filter_categories_and_patterns() -> None:
 def test_captures_with_kubectl_output_agree() -> None:
     """Real captures whose case records what kubectl printed (same state): list_pods' row must match."""
     checked = 0
-    folders = [f for collection in ("workloads", "heldout", "survey2") for f in sorted((REAL / collection).iterdir())]
+    folders = [f for collection in ("workloads", "heldout", "survey2", "survey3") for f in sorted((REAL / collection).iterdir())]
     for folder in folders:
         case, objects = load_case(folder)
         wanted = {
@@ -200,4 +200,4 @@ def test_captures_with_kubectl_output_agree() -> None:
             assert (printed.ready, printed.status) == (expect["ready"], expect["status"]), (folder.name, name)
             assert restarts_text(printed, now).split()[0] == str(expect["restarts"]).split()[0]
             checked += 1
-    assert checked >= 20
+    assert checked >= 21
