@@ -186,7 +186,11 @@ def test_status_filter_categories_and_patterns() -> None:
 def test_captures_with_kubectl_output_agree() -> None:
     """Real captures whose case records what kubectl printed (same state): list_pods' row must match."""
     checked = 0
-    folders = [f for collection in ("workloads", "heldout", "survey2", "survey3") for f in sorted((REAL / collection).iterdir())]
+    folders = [
+        f
+        for collection in ("workloads", "heldout", "survey2", "survey3")
+        for f in sorted((REAL / collection).iterdir())
+    ]
     for folder in folders:
         case, objects = load_case(folder)
         wanted = {
