@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from kb_mcp.config import KbSettings
 from kb_mcp.corpus import CorpusError
+from kb_mcp.embed import Embedder
 from kb_mcp.ingest import ingest_runbooks
 from kb_mcp.store import RunbookStore
 
@@ -106,6 +108,35 @@ def test_the_embedding_cache_spares_the_model_what_it_embedded_before(
     assert edited.embedded == 1 + 0, "the edited section; the runbook's own text (title, tags) did not change"
     no_cache = ingest_runbooks(make_settings(tmp_path / "c", embedding_cache_dir=None), small_corpus, embedder=embedder)
     assert no_cache.embedded == no_cache.sections + no_cache.runbooks_written
+
+
+def test_an_ingest_whose_every_text_is_cached_loads_no_model(
+    tmp_path, make_settings, small_corpus: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sre-lab up` on a machine that ran it before: the store is new, every vector is in the cache, and the
+    model's identity (name, fingerprint, dimension) comes from its export, so the model is never loaded."""
+    cache = tmp_path / "embeddings"
+    first = ingest_runbooks(make_settings(tmp_path / "a", embedding_cache_dir=cache), small_corpus, embedder=embedder)
+    loads: list[object] = []
+    real_open = Embedder.open
+
+    def counted_open(settings: KbSettings, *, ingest: bool = False) -> Embedder:
+        loads.append(settings)
+        return real_open(settings, ingest=ingest)
+
+    monkeypatch.setattr(Embedder, "open", counted_open)
+    second_settings = make_settings(tmp_path / "b", embedding_cache_dir=cache)
+    second = ingest_runbooks(second_settings, small_corpus)  # no embedder given: it would be loaded on demand
+    assert loads == [] and second.embedded == 0 and second.added == second.sections == first.sections
+    written, reference = snapshot(second_settings), snapshot(make_settings(tmp_path / "a"))
+    assert {name: state["rows"] for name, state in written.items()} == {
+        name: state["rows"] for name, state in reference.items()
+    }, "the same ids, documents, metadata and vectors as the store that embedded them"
+
+    pod = small_corpus / "pod-crash.md"
+    pod.write_text(pod.read_text().replace("Never delete pods in a loop", "Do not delete pods in a loop"))
+    edited = ingest_runbooks(second_settings, small_corpus)
+    assert len(loads) == 1 and edited.embedded == 1, "a text the cache lacks loads the model, once"
 
 
 def test_a_model_change_rebuilds_the_collection(tmp_path, make_settings, small_corpus: Path, embedder) -> None:

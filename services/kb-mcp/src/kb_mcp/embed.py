@@ -7,8 +7,10 @@
   models that cannot be exported and as the reference the export is held to.
 
 `Embedder.open` loads in the calling thread and returns a ready model: the server's lifespan runs it in the
-background (`mcp_common.background`), `kb-mcp ingest` and the eval call it directly. Nothing here imports a
-runtime at module import time.
+background (`mcp_common.background`), `kb-mcp ingest` and the eval call it directly. `identify` tells what an
+ONNX export's vectors are (name, fingerprint, dimension: what the embedding cache is keyed by) without loading
+it, so an ingest whose every text is cached never loads the model. Nothing here imports a runtime at module
+import time.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +38,33 @@ _OFFLINE_ENV = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # stderr is for log lines, not progress bars
     "TOKENIZERS_PARALLELISM": "false",
 }
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What a model's vectors are: two models with the same name and fingerprint make the same vectors."""
+
+    name: str
+    fingerprint: str
+    dimension: int
+
+
+def identify(settings: KbSettings) -> ModelIdentity | None:
+    """The identity of the model the settings describe, read from its ONNX export's `export.json` without loading
+    the model; None where only loading it tells (the sentence-transformers backend, no export made yet)."""
+    if settings.embed_backend != "onnx":
+        return None
+    # Start-up cost: onnxruntime's import belongs to the loader, not to the server's import.
+    from kb_mcp.onnx_model import ExportInfo, find_export  # noqa: PLC0415 - start-up cost (above)
+
+    name = settings.model_identity()
+    cache_dir = settings.onnx_cache_dir or default_onnx_cache_dir()
+    try:
+        directory = find_export(cache_dir, name, settings.resolved_model_path())
+        info = ExportInfo.read(directory) if directory is not None else None
+    except (OSError, ValueError, TypeError, KeyError):  # an unreadable export: loading it says why
+        return None
+    return ModelIdentity(name, info.fingerprint, info.dimension) if info is not None else None
 
 
 class EmbeddingBackend(Protocol):
@@ -91,6 +121,10 @@ class Embedder:
         self.backend_name: EmbedBackend = backend_name
         self.threads = threads
         self.dimension = backend.dimension
+
+    @property
+    def identity(self) -> ModelIdentity:
+        return ModelIdentity(self.name, self.fingerprint, self.dimension)
 
     @classmethod
     def open(cls, settings: KbSettings, *, ingest: bool = False) -> Embedder:

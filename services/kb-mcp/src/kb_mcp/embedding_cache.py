@@ -15,12 +15,12 @@ import contextlib
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from kb_mcp.embed import Embedder
+from kb_mcp.embed import ModelIdentity
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +46,16 @@ class EmbeddingCache:
             logger.warning("embedding cache %s not used: %s", path, exc)
 
     @classmethod
-    def for_model(cls, directory: Path | None, embedder: Embedder) -> EmbeddingCache | None:
-        """The cache of `embedder`'s model under `directory` (None: caching is off)."""
+    def for_model(cls, directory: Path | None, model: ModelIdentity) -> EmbeddingCache | None:
+        """The cache of `model`'s vectors under `directory` (None: caching is off)."""
         if directory is None:
             return None
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in embedder.name)[:80] or "model"
-        return cls(directory / f"{safe}-{embedder.fingerprint[:16]}-v{FORMAT}.sqlite", embedder.dimension)
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model.name)[:80] or "model"
+        return cls(directory / f"{safe}-{model.fingerprint[:16]}-v{FORMAT}.sqlite", model.dimension)
 
-    def embed(self, embedder: Embedder, texts: Sequence[str]) -> tuple[np.ndarray, int]:
-        """The vectors of `texts` (one row each) and how many had to be embedded now."""
+    def embed(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> tuple[np.ndarray, int]:
+        """The vectors of `texts` (one row each) and how many had to be embedded now: `encode` is called only
+        for the texts not in the cache (not at all when every one is)."""
         keys = [hashlib.sha256(text.encode("utf-8")).digest() for text in texts]
         found = self._get(keys)
         missing = [i for i, key in enumerate(keys) if key not in found]
@@ -63,7 +64,7 @@ class EmbeddingCache:
             if key in found:
                 out[i] = found[key]
         if missing:
-            fresh = embedder.encode([texts[i] for i in missing])
+            fresh = encode([texts[i] for i in missing])
             out[missing] = fresh
             self._put([keys[i] for i in missing], fresh)
         return out, len(missing)
@@ -105,9 +106,9 @@ class EmbeddingCache:
 
 
 @contextlib.contextmanager
-def embedding_cache(directory: Path | None, embedder: Embedder) -> Iterator[EmbeddingCache | None]:
+def embedding_cache(directory: Path | None, model: ModelIdentity) -> Iterator[EmbeddingCache | None]:
     """The model's cache for the length of a block (closed after)."""
-    cache = EmbeddingCache.for_model(directory, embedder)
+    cache = EmbeddingCache.for_model(directory, model)
     try:
         yield cache
     finally:
