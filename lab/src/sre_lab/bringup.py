@@ -1,17 +1,19 @@
 """`sre-lab up --embedded` in one pass: seed the three stores and check the three servers, overlapping what can.
 
-The cluster snapshot is written first (half a second); then the logs are generated, the runbooks ingested
-and each server checked as soon as its store is ready, all at once: the log generator runs in ClickHouse's
-threads and the runbook ingest in ONNX Runtime's and Chroma's (both release the GIL). Each check builds the
-server in this process and talks MCP to it (`sre_lab.local_servers`): a process per server cost 3-4 s of CPU
-each, mostly imports this process has already made. Their log lines go to `<logs>/up-servers.log`.
+The cluster snapshot is written first (half a second); then the log seeding, the longest step, starts alone:
+until its traffic insert begins, its work is Python (chDB's import, the schema, the story rows) and would share
+the GIL with the rest. From then on it runs in ClickHouse's threads, and the runbooks are ingested and each
+server checked beside it (the ingest's Chroma and ONNX Runtime release the GIL too), each check as soon as its
+store is ready. Each check builds the server in this process and talks MCP to it (`sre_lab.local_servers`): a
+process per server cost 3-4 s of CPU each, mostly imports this process has already made. Their log lines go to
+`<logs>/up-servers.log`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.from_thread
 import anyio.to_thread
 
 from sre_lab import labstate, seeding
@@ -81,14 +84,31 @@ async def bring_up(
             checks[name] = await check_in_process(EmbeddedStack(root), name)
             done(name, checks[name])
 
+    # set once the log seeding's own Python work is done (or it ended): what runs beside it starts then
+    traffic = anyio.Event()
+
     async def logs() -> None:
         def seed() -> SeedReport:  # in a thread from the start: even the settings import the servers' packages
             settings = seeding.logs_settings(stores.clickhouse, clickhouse_url=None)  # embedded, whatever the env says
-            return seeding.seed_logs(scenario, settings, rows, progress=False, lab_root=root)
+            return seeding.seed_logs(
+                scenario,
+                settings,
+                rows,
+                progress=False,
+                lab_root=root,
+                on_traffic=lambda: anyio.from_thread.run_sync(traffic.set),
+            )
 
-        result.logs = await anyio.to_thread.run_sync(seed)
+        try:
+            result.logs = await anyio.to_thread.run_sync(seed)
+        finally:
+            traffic.set()
         done("logs", result.logs)
         await checked("logs-mcp")  # the store's lock is free again: the server may open it
+
+    async def after_traffic(step: Callable[..., Awaitable[None]], *args: str) -> None:
+        await traffic.wait()
+        await step(*args)
 
     async def runbooks() -> None:
         def seed() -> IngestReport:
@@ -102,8 +122,8 @@ async def bring_up(
     with _server_logging(root.parent / "logs" / "up-servers.log"):
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(logs)
-            tasks.start_soon(runbooks)
-            tasks.start_soon(checked, "k8s-mcp")
+            tasks.start_soon(after_traffic, runbooks)
+            tasks.start_soon(after_traffic, checked, "k8s-mcp")
     result.checks = [checks[server.name] for server in SERVERS if server.name in checks]
     result.seconds = time.perf_counter() - began
     return result

@@ -72,11 +72,12 @@ def seed_log_store(
     rows: int = DEFAULT_ROWS,
     seed: int | None = None,
     progress: bool = True,
+    on_traffic: Callable[[], object] | None = None,
 ) -> SeedReport:
     """Open the store, replace its logs with the incident's, close it. What `sre-lab seed logs` calls."""
     client = open_log_store(settings)
     try:
-        return seed_logs(client, scenario, rows=rows, seed=seed, progress=progress)
+        return seed_logs(client, scenario, rows=rows, seed=seed, progress=progress, on_traffic=on_traffic)
     finally:
         client.close()
 
@@ -85,12 +86,19 @@ def seed_log_store(
 
 
 def seed_logs(
-    client: Client, scenario: Scenario, *, rows: int = DEFAULT_ROWS, seed: int | None = None, progress: bool = True
+    client: Client,
+    scenario: Scenario,
+    *,
+    rows: int = DEFAULT_ROWS,
+    seed: int | None = None,
+    progress: bool = True,
+    on_traffic: Callable[[], object] | None = None,
 ) -> SeedReport:
     """Replace the logs in `client`'s database with the incident's: about `rows` application log lines.
 
     `seed` varies the traffic (default: the scenario's seed). The client needs the schema applied
-    (`open_log_store`) and write access.
+    (`open_log_store`) and write access. `on_traffic` is called once the story rows are in, as the traffic
+    insert starts: from then on the seeding runs in ClickHouse's threads, without the GIL.
     """
     if rows < 1000:
         raise ValueError("rows must be at least 1000")
@@ -109,6 +117,8 @@ def seed_logs(
         advance(len(story))
         traffic_rows = 0
         signatures = step_signatures(client)
+        if on_traffic is not None:
+            on_traffic()
         for first in range(0, plan.requests, CHUNK_REQUESTS):
             count = min(CHUNK_REQUESTS, plan.requests - first)
             written = insert_traffic(client, plan, first, count, signatures)

@@ -8,6 +8,7 @@ the scenario clock the servers will answer relative to.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,11 +75,13 @@ def seed_logs(
     rows: int = LAB_LOG_ROWS,
     progress: bool = True,
     lab_root: Path | None = None,
+    on_traffic: Callable[[], object] | None = None,
 ) -> SeedReport:
-    """Replace the log store's data with the incident's; with `lab_root`, record it in that lab's state."""
+    """Replace the log store's data with the incident's; with `lab_root`, record it in that lab's state.
+    `on_traffic`: see `sre_lab.loggen.seed_logs`."""
     from sre_lab.loggen import seed_log_store  # noqa: PLC0415 - chDB and clickhouse-connect: only when logs are seeded
 
-    report = seed_log_store(scenario, settings=settings, rows=rows, progress=progress)
+    report = seed_log_store(scenario, settings=settings, rows=rows, progress=progress, on_traffic=on_traffic)
     if lab_root is not None:
         counts = {"rows": report.rows, "requests": report.requests, "slow_queries": report.slow_queries}
         labstate.record_store(lab_root, "logs", counts, scenario.now, scenario.seed)
