@@ -1,8 +1,10 @@
 """Log file formats the importer reads: JSON lines (OpenTelemetry's OTLP/JSON and common field names), logfmt,
-and plain text presets (syslog, log4j/logback, nginx/apache access and apache error logs) or a user regex.
+and plain text presets (syslog, log4j/logback, nginx/apache access and apache error logs, klog, and the container
+runtimes' own files: CRI's `<time> <stream> <P|F> <line>` and Docker's json-file) or a user regex.
 
 Each parser turns one line into a `Record` or None (the line is not a record of this format: a stack frame
-or a wrapped line, which the importer folds into the record before it).
+or a wrapped line, which the importer folds into the record before it). One module past ~500 lines on purpose:
+detection tries every format on the same lines, and the container formats read the others inside them.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ class Record:
     duration_ms: int | None = None
     status_code: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    joins_next: bool = False  # the runtime cut the line (CRI's P tag): the next record continues it
+    piece: str = ""  # a CRI line's text as written, kept to read the line again once its pieces are joined
 
 
 def normalize_level(value: Any, default: str = "INFO") -> str:
@@ -336,6 +340,84 @@ def apache_error(line: str, options: Options) -> Record | None:
     return Record(when.replace(tzinfo=options.zone), match["message"], normalize_level(match["level"]))
 
 
+# Kubernetes components and client-go programs (klog): "E1130 10:15:03.123456    1 file.go:123] message"
+KLOG = re.compile(
+    r"^(?P<level>[IWEF])(?P<month>\d{2})(?P<day>\d{2}) (?P<clock>\d{2}:\d{2}:\d{2})(?:\.\d+)? +\d+ "
+    r"(?P<source>[^\s\]]+)\] (?P<message>.*)$"
+)
+KLOG_LEVELS = {"I": "INFO", "W": "WARN", "E": "ERROR", "F": "ERROR"}
+# The first word of a message, after a date and time it may start with (Go's log: "2026/11/30 10:15:02 ERROR …")
+LEADING_WORD = re.compile(
+    r"^(?:\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})? +)?\W*([A-Za-z]+)\b"
+)
+# CRI (containerd, CRI-O): what kubelet keeps under /var/log/pods and /var/log/containers; the tag is P (a piece of a
+# long line) or F, possibly followed by more tags (`P:TAG1:TAG2`, as kubelet's own parser reads them)
+CRI = re.compile(
+    r"^(?P<time>\d{4}-\d{2}-\d{2}T\S+) (?P<stream>stdout|stderr) (?P<tag>[PF])(?::\S*)?(?: (?P<message>.*))?$"
+)
+
+
+def klog(line: str, options: Options) -> Record | None:
+    match = KLOG.match(line)
+    if not match:
+        return None
+    month = next((name for name, number in MONTHS.items() if number == int(match["month"])), "")
+    when = _yearless(month, match["day"], match["clock"], options)
+    if when is None:
+        return None
+    return Record(when, match["message"], KLOG_LEVELS[match["level"]], logger=match["source"])
+
+
+def container_line(when: datetime, text: str, options: Options) -> Record:
+    """A line a container wrote, as its runtime stored it: the runtime's time, and the application's own format
+    inside when it has one (JSON, logfmt, klog, log4j: its level, logger, trace id …); otherwise the message as
+    written, its level from a leading level word (`ERROR …`, `[warn] …`). stderr alone says nothing of the level
+    (most loggers write everything there)."""
+    text = text.rstrip("\r\n")
+    inner: Record | None = None
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            inner = record_from_fields({"time": when.isoformat(), **flatten(data)}, options.zone)
+    if inner is None and "=" in text:
+        fields = _logfmt_fields(text)
+        if len(fields) >= 2 and _pick(fields, "message") is not None:
+            inner = record_from_fields({"time": when.isoformat(), **fields}, options.zone)
+    inner = inner or klog(text, options) or log4j(text, options)
+    if inner is not None:
+        inner.timestamp = when
+        return inner
+    word = LEADING_WORD.match(text)
+    level = normalize_level(word[1]) if word else "INFO"
+    return Record(when, text, level)
+
+
+def cri(line: str, options: Options) -> Record | None:
+    match = CRI.match(line)
+    if not match:
+        return None
+    when = parse_time(match["time"], options.zone)
+    if when is None:
+        return None
+    text = match["message"] or ""
+    record = Record(when, text) if match["tag"] == "P" else container_line(when, text, options)
+    record.joins_next, record.piece = match["tag"] == "P", text
+    record.extra["stream"] = match["stream"]
+    return record
+
+
+def join_pieces(first: Record, rest: Record, options: Options) -> Record:
+    """A long line the runtime cut into pieces (CRI's P tags, then F), whole again and read as one line."""
+    text = first.piece + rest.piece
+    record = container_line(first.timestamp, text, options)
+    record.joins_next, record.piece = rest.joins_next, text
+    record.extra["stream"] = first.extra.get("stream", "")
+    return record
+
+
 def json_line(line: str, options: Options) -> list[Record] | None:
     try:
         data = json.loads(line)
@@ -345,6 +427,13 @@ def json_line(line: str, options: Options) -> list[Record] | None:
         return None
     if "resourceLogs" in data:
         return list(otlp_records(data))
+    if isinstance(data.get("log"), str) and "stream" in data and "time" in data:  # Docker's json-file driver
+        when = parse_time(data["time"], options.zone)
+        if when is None:
+            return None
+        wrapped = container_line(when, data["log"], options)
+        wrapped.extra["stream"] = str(data["stream"])
+        return [wrapped]
     record = record_from_fields(flatten(data), options.zone)
     return [record] if record else None
 
@@ -352,12 +441,17 @@ def json_line(line: str, options: Options) -> list[Record] | None:
 LOGFMT_PAIR = re.compile(r'([^\s="]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 
 
-def logfmt(line: str, options: Options) -> Record | None:
-    """key=value pairs; values bare or double-quoted with backslash escapes (bare words are flags)."""
+def _logfmt_fields(line: str) -> dict[str, str]:
     fields = {}
     for key, raw in LOGFMT_PAIR.findall(line):
         quoted = raw.startswith('"') and raw.endswith('"') and len(raw) >= 2
         fields[key] = re.sub(r"\\(.)", r"\1", raw[1:-1]) if quoted else raw
+    return fields
+
+
+def logfmt(line: str, options: Options) -> Record | None:
+    """key=value pairs; values bare or double-quoted with backslash escapes (bare words are flags)."""
+    fields = _logfmt_fields(line)
     if len(fields) < 2:
         return None
     return record_from_fields(fields, options.zone)
@@ -388,6 +482,8 @@ TEXT_PRESETS: dict[str, Callable[[str, Options], Record | None]] = {
     "log4j": log4j,
     "access": access,
     "apache-error": apache_error,
+    "cri": cri,  # before logfmt: a CRI line whose application writes logfmt parses as both (ties go to the first)
+    "klog": klog,
     "logfmt": logfmt,
 }
 FORMATS = ("auto", "json", *TEXT_PRESETS, "regex")

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from logs_mcp.formats import TEXT_PRESETS, Options, Record, detect, json_line, user_regex
+from logs_mcp.formats import TEXT_PRESETS, Options, Record, detect, join_pieces, json_line, user_regex
 from mcp_common.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -84,8 +84,8 @@ def parser_for(path: Path, fmt: str, regex: str | None, options: Options) -> tup
         found = detect(sample, options)
         if found is None:
             raise ConfigError(
-                f"cannot tell the format of {path}: its first lines are none of json, logfmt, syslog, log4j, access, "
-                "apache-error; pass --format, or --regex with (?P<time>…) and (?P<message>…) groups"
+                f"cannot tell the format of {path}: its first lines are none of json, {', '.join(TEXT_PRESETS)}; "
+                "pass --format, or --regex with (?P<time>…) and (?P<message>…) groups"
             )
         fmt = found
     if fmt == "json":
@@ -125,7 +125,9 @@ def read_file(
                     if len(report.unparsed_examples) < 3:
                         report.unparsed_examples.append(f"line {report.lines}: {line[:160]}")
                 continue
-            if pending is not None:
+            if pending is not None and pending.joins_next:  # the runtime's pieces of one long line
+                records = [_filled(join_pieces(pending, records[0], options), service, options), *records[1:]]
+            elif pending is not None:
                 yield pending
             for record in records[:-1]:
                 yield _filled(record, service, options)
