@@ -1,5 +1,7 @@
 """Container runtimes' log files (what kubelet keeps under /var/log/pods and /var/log/containers): CRI's text
-format and Docker's json-file, read as kubelet reads them, with the application's own format read inside.
+format and Docker's json-file, read as kubelet reads them, with the application's own format read inside; and the
+servers with no preset of their own (nginx's error log, PostgreSQL, Python's logging, gunicorn, Redis), read by
+their leading timestamp.
 
 The runtime lines below are kubelet's own parser test cases (kubernetes/kubernetes,
 pkg/kubelet/kuberuntime/logs/logs_test.go, TestParseLog and TestReadLogs, commit 04791b49; Apache-2.0): our reading
@@ -115,3 +117,70 @@ def test_a_cri_file_of_a_logfmt_application_is_detected_as_cri() -> None:
         f'2026-11-30T10:15:0{i}.0Z stdout F ts=2026-11-30T10:15:0{i}Z level=info msg="tick {i}"' for i in range(5)
     ]
     assert detect(sample, OPTIONS) == "cri"
+
+
+# Lines in the default layouts of servers and loggers that have no preset of their own (written here in each
+# one's documented layout): read by the timestamped-text fallback.
+TIMESTAMPED = {
+    "nginx_error.log": [
+        "2026/11/30 10:15:02 [error] 1234#0: *5 connect() failed (111: Connection refused) while connecting to up",
+        "2026/11/30 10:15:03 [warn] 1234#0: *6 an upstream response is buffered to a temporary file",
+    ],
+    "postgresql.log": [
+        '2026-11-30 10:15:02.123 UTC [1234] ERROR:  relation "users" does not exist at character 15',
+        "2026-11-30 10:15:02.123 UTC [1234] STATEMENT:  SELECT * FROM users;",
+        "2026-11-30 10:15:03.456 UTC [1240] LOG:  checkpoint starting: time",
+    ],
+    "python.log": [  # logging's cookbook layout, with a traceback after the record
+        "2026-11-30 10:15:02,123 - payments.db - ERROR - connection lost",
+        "Traceback (most recent call last):",
+        '  File "db.py", line 12, in connect',
+        "2026-11-30 10:15:03,456 - payments.web - INFO - GET / 200",
+    ],
+    "gunicorn.log": [
+        "[2026-11-30 10:15:02 +0100] [7] [INFO] Booting worker with pid: 7",
+        "[2026-11-30 10:15:03 +0100] [7] [ERROR] Exception in worker process",
+    ],
+    "redis.log": [
+        "1:M 30 Nov 2026 10:15:02.123 * Ready to accept connections tcp",
+        "1:M 30 Nov 2026 10:15:03.456 # WARNING Memory overcommit must be enabled!",
+    ],
+}
+
+
+def test_servers_without_a_preset_import_by_their_leading_timestamp(client: Client, tmp_path: Path) -> None:
+    paths = []
+    for name, lines in TIMESTAMPED.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_files(client, paths, options=OPTIONS)
+    assert {Path(f.path).name: (f.format, f.records, f.folded, f.unparsed) for f in report.files} == {
+        "nginx_error.log": ("text", 2, 0, 0),
+        "postgresql.log": ("text", 3, 0, 0),
+        "python.log": ("text", 2, 2, 0),
+        "gunicorn.log": ("text", 2, 0, 0),
+        "redis.log": ("text", 2, 0, 0),
+    }
+    got = {(r["timestamp"], r["message"].splitlines()[0]): r["level"] for r in stored(client)}
+    assert got == {
+        (datetime(2026, 11, 30, 10, 15, 2), "[error] 1234#0: *5 connect() failed (111: Connection refused) while "
+         "connecting to up"): "ERROR",
+        (datetime(2026, 11, 30, 10, 15, 3), "[warn] 1234#0: *6 an upstream response is buffered to a temporary "
+         "file"): "WARN",
+        (datetime(2026, 11, 30, 10, 15, 2, 123000), '[1234] ERROR:  relation "users" does not exist at character '
+         "15"): "ERROR",
+        (datetime(2026, 11, 30, 10, 15, 2, 123000), "[1234] STATEMENT:  SELECT * FROM users;"): "INFO",
+        (datetime(2026, 11, 30, 10, 15, 3, 456000), "[1240] LOG:  checkpoint starting: time"):
+            "INFO",
+        (datetime(2026, 11, 30, 10, 15, 2, 123000), "- payments.db - ERROR - connection lost"): "ERROR",
+        (datetime(2026, 11, 30, 10, 15, 3, 456000), "- payments.web - INFO - GET / 200"): "INFO",
+        (datetime(2026, 11, 30, 9, 15, 2), "[7] [INFO] Booting worker with pid: 7"): "INFO",  # +0100 stored as UTC
+        (datetime(2026, 11, 30, 9, 15, 3), "[7] [ERROR] Exception in worker process"): "ERROR",
+        (datetime(2026, 11, 30, 10, 15, 2), "1:M * Ready to accept connections tcp"): "INFO",
+        (datetime(2026, 11, 30, 10, 15, 3), "1:M # WARNING Memory overcommit must be enabled!"): "WARN",
+    }  # fmt: skip
+
+
+def test_the_fallback_never_takes_a_file_another_format_reads() -> None:
+    log4j = [f"2026-11-30 10:15:0{i},123 ERROR [main] com.example.App - failed {i}" for i in range(4)]
+    assert detect([*log4j, "2026-11-30 10:15:09,000 - odd - INFO - one"], OPTIONS) == "log4j"

@@ -477,6 +477,45 @@ def user_regex(pattern: str) -> Callable[[str, Options], Record | None]:
     return parse
 
 
+# Any other line that starts with a date and time (after at most a few characters, in brackets or not): nginx's
+# error log, PostgreSQL, Python's logging, gunicorn, Rails, Redis … The time may carry a zone (Z, +0000, UTC).
+TIMESTAMPED = re.compile(
+    r"^(?P<prefix>.{0,6}?)\[?(?P<time>"
+    r"(?P<iso>\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?)(?: ?(?P<zone>Z|[+-]\d{2}:?\d{2}|UTC|GMT))?"
+    r"|(?P<dmy>\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2})(?:\.\d{1,9})?"
+    r")\]?(?=\s|$)"
+)
+# A level word as loggers print it: upper case (ERROR), or set off by brackets or a colon ([error], error:)
+LEVEL_TOKEN = re.compile(r"^(?:[A-Z]{3,}:?|\[[A-Za-z]{3,}\]|[A-Za-z]{3,}:)$")
+
+
+def timestamped(line: str, options: Options) -> Record | None:
+    """A line that starts with a date and time: the line without the time is the message (nothing else dropped);
+    the level is the first level word among the next few words (`[error]`, `ERROR:`, `- ERROR -`, `[INFO]`)."""
+    match = TIMESTAMPED.match(line)
+    if not match:
+        return None
+    if match["iso"]:
+        zone = match["zone"] or ""
+        zone = "+00:00" if zone in ("Z", "UTC", "GMT") else zone
+        zone = f"{zone[:3]}:{zone[3:]}" if len(zone) == 5 else zone  # +0000 -> +00:00
+        when = parse_time(match["iso"].replace("/", "-") + zone, options.zone)
+    else:
+        try:
+            when = datetime.strptime(match["dmy"], "%d %b %Y %H:%M:%S").replace(tzinfo=options.zone)
+        except ValueError:
+            when = None
+    if when is None:
+        return None
+    message = (line[: match.start("time")].rstrip("[ ") + " " + line[match.end() :].lstrip()).strip()
+    level = "INFO"
+    for word in line[match.end() :].split()[:6]:
+        if LEVEL_TOKEN.match(word) and (found := normalize_level(word.strip("[]:"))) != "INFO":
+            level = found
+            break
+    return Record(when, message, level)
+
+
 TEXT_PRESETS: dict[str, Callable[[str, Options], Record | None]] = {
     "syslog": syslog,
     "log4j": log4j,
@@ -485,6 +524,7 @@ TEXT_PRESETS: dict[str, Callable[[str, Options], Record | None]] = {
     "cri": cri,  # before logfmt: a CRI line whose application writes logfmt parses as both (ties go to the first)
     "klog": klog,
     "logfmt": logfmt,
+    "text": timestamped,  # the fallback: detection tries it only when no other format fits
 }
 FORMATS = ("auto", "json", *TEXT_PRESETS, "regex")
 
@@ -496,8 +536,10 @@ def detect(sample: list[str], options: Options) -> str | None:
     if not lines:
         return None
     parsers: dict[str, Callable[[str, Options], object]] = {"json": json_line, **TEXT_PRESETS}
-    scores = {name: sum(1 for line in lines if parser(line, options)) for name, parser in parsers.items()}
-    best = max(scores, key=lambda name: scores[name])
-    if scores[best] * 2 >= len(lines) or (scores[best] and parsers[best](lines[0], options)):
-        return best
+    fallback = parsers.pop("text")
+    for candidates in (parsers, {"text": fallback}):
+        scores = {name: sum(1 for line in lines if parser(line, options)) for name, parser in candidates.items()}
+        best = max(scores, key=lambda name: scores[name])
+        if scores[best] * 2 >= len(lines) or (scores[best] and candidates[best](lines[0], options)):
+            return best
     return None
