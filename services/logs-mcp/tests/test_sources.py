@@ -77,6 +77,20 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             ],
             column_names=("ts", "app", "severity", "node", "labels", "trace", "msg", "took"),
         )  # fmt: skip
+        # an epoch-nanosecond time column and attribute maps, as SigNoz's logs table keeps them
+        writer.command(
+            "CREATE TABLE logs.signoz_like (timestamp UInt64, body String, severity_text LowCardinality(String), "
+            "resources_string Map(String, String), trace_id String) ENGINE = MergeTree ORDER BY timestamp"
+        )
+        writer.insert(
+            "logs.signoz_like",
+            [
+                (round((NOW - timedelta(minutes=m, microseconds=17)).timestamp() * 1e9), f"charge {m} declined",
+                 "ERROR" if m < 3 else "INFO", {"service.name": "payments"}, f"s{m}")
+                for m in range(1, 7)
+            ],
+            column_names=("timestamp", "body", "severity_text", "resources_string", "trace_id"),
+        )  # fmt: skip
     finally:
         writer.close()
     return directory
@@ -195,6 +209,46 @@ def test_a_mapping_naming_a_missing_column_is_refused_at_open(data_dir: Path) ->
     settings = LogsSettings(data_dir=data_dir, source="mapped", table="app_events", columns="time=ts,message=body")
     with pytest.raises(StoreUnavailableError, match=r"the mapped source 'app_events' cannot be read: .*body"):
         LogStore.open(settings)
+
+
+async def test_an_epoch_time_column_is_read_by_its_declared_unit(data_dir: Path) -> None:
+    columns = (
+        "time=timestamp:ns,message=body,level=severity_text,service=resources_string['service.name'],trace_id=trace_id"
+    )
+    store = LogStore.open(LogsSettings(data_dir=data_dir, source="mapped", table="signoz_like", columns=columns))
+    try:
+        search, errors = await calls(
+            store, ("search_logs", {"service": "payments", "time_range": "15m"}), ("count_errors", {})
+        )
+    finally:
+        store.close()
+    lines = search.structured_content["lines"]
+    assert [line["message"] for line in lines] == [f"charge {m} declined" for m in range(1, 7)]  # newest first
+    assert lines[0]["timestamp"].startswith("2026-11-26T14:22:29.99")  # NOW - 1 min, to the millisecond
+    assert errors.structured_content["total_errors"] == 2
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ("time=timestamp,message=body", "its time column timestamp is UInt64, an epoch number; give its unit"),
+        ("time=timestamp:ms,message=body", "read as :ms is in the year"),  # nanoseconds read as milliseconds
+    ],
+)
+def test_an_epoch_column_without_its_unit_or_with_another_is_refused_at_open(
+    data_dir: Path, columns: str, message: str
+) -> None:
+    settings = LogsSettings(data_dir=data_dir, source="mapped", table="signoz_like", columns=columns)
+    with pytest.raises(StoreUnavailableError, match=re.escape(message)):
+        LogStore.open(settings)
+
+
+def test_a_unit_on_a_date_time_column_or_an_unknown_unit_is_refused(data_dir: Path, tmp_path: Path) -> None:
+    settings = LogsSettings(data_dir=data_dir, source="mapped", table="app_events", columns="time=ts:ms,message=msg")
+    with pytest.raises(StoreUnavailableError, match=r"its time column ts is DateTime64\(6\), not an epoch number"):
+        LogStore.open(settings)
+    with pytest.raises(ConfigError, match=r"an epoch-number column with its unit \(time=ts:ns, :us, :ms or :s\)"):
+        LogsSettings(data_dir=tmp_path, source="mapped", table="x", columns="time=ts:days,message=msg")
 
 
 def test_a_mapping_file(data_dir: Path, tmp_path: Path) -> None:

@@ -28,6 +28,13 @@ OPTIONAL_NUMBERS = {"duration_ms": "UInt32", "status_code": "UInt16"}
 # What a mapping may name: a column, a column's map key, or alternatives (the first non-empty wins).
 REFERENCE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\['[A-Za-z0-9_.:/-]{1,128}'\])?$")
 TABLE = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,190}$")
+# An epoch-number time column (SigNoz's logs, many home-grown tables) as ClickHouse reads it, by its declared unit.
+EPOCH_UNITS = {
+    "s": "toInt64(%s)",
+    "ms": "fromUnixTimestamp64Milli(toInt64(%s))",
+    "us": "fromUnixTimestamp64Micro(toInt64(%s))",
+    "ns": "fromUnixTimestamp64Nano(toInt64(%s))",
+}
 # Mapping keys accepted from configuration (time is the usual name for the timestamp).
 KEYS = {"time": "timestamp", **{name: name for name in (*LOGICAL, "signature", *OPTIONAL_NUMBERS)}}
 
@@ -69,6 +76,8 @@ class Source:
     table: str
     columns: Mapping[str, str] = field(default_factory=dict)  # logical name -> SQL expression over the table
     slow_queries: bool = False
+    time_column: str = ""  # a mapped table's time column and the epoch unit it was declared with (or "")
+    time_unit: str = ""
 
     @property
     def relation(self) -> str:
@@ -129,10 +138,13 @@ def mapped(table: str, mapping: Mapping[str, str], *, what: str) -> Source:
     for required in ("timestamp", "message"):
         if required not in wanted:
             raise ConfigError(f"{what}: the mapping needs {'time' if required == 'timestamp' else required}")
-    time = wanted["timestamp"]
-    if not REFERENCE.match(time) or "[" in time:
-        raise ConfigError(f"{what}: time must be a DateTime or DateTime64 column name (got {time[:80]!r})")
-    columns: dict[str, str] = {"timestamp": f"toDateTime64({time}, 3, 'UTC')"}
+    time, _, unit = wanted["timestamp"].partition(":")
+    if not REFERENCE.match(time) or "[" in time or unit not in ("", *EPOCH_UNITS):
+        raise ConfigError(
+            f"{what}: time must be a DateTime or DateTime64 column name, or an epoch-number column with its unit "
+            f"(time=ts:ns, :us, :ms or :s); got {wanted['timestamp'][:80]!r}"
+        )
+    columns: dict[str, str] = {"timestamp": f"toDateTime64({EPOCH_UNITS[unit] % time if unit else time}, 3, 'UTC')"}
     for name in LOGICAL[1:]:
         text = _reference(wanted[name], f"{what} ({name})") if name in wanted else "''"
         columns[name] = level_from_text(text) if name == "level" and name in wanted else text
@@ -149,7 +161,7 @@ def mapped(table: str, mapping: Mapping[str, str], *, what: str) -> Source:
             if name in wanted
             else f"CAST(NULL, 'Nullable({kind})')"
         )
-    return Source("mapped", table, columns)
+    return Source("mapped", table, columns, time_column=time, time_unit=unit)
 
 
 def parse_columns(text: str, *, what: str) -> dict[str, str]:

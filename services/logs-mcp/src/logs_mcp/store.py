@@ -261,6 +261,36 @@ class LogStore:
             raise
         return store
 
+    def _check_time_column(self, settings: dict[str, Any]) -> None:
+        """A mapped time column read as its type says: a number needs its epoch unit, a date-time none (read
+        wrongly, every time window would silently miss the table's lines)."""
+        if not self.source.time_column:
+            return
+        query = f"SELECT {self.source.time_column} FROM {self.source.table} LIMIT 0"  # noqa: S608 - checked names
+        kind = self.client.query(query, settings=settings).column_types[0].name
+        number = kind.removeprefix("Nullable(").startswith(("UInt", "Int", "Float", "Decimal"))
+        if number and not self.source.time_unit:
+            raise StoreUnavailableError(
+                f"the mapped source {self.source.table!r}: its time column {self.source.time_column} is {kind}, an "
+                f"epoch number; give its unit in the mapping: time={self.source.time_column}:ns (or :us, :ms, :s)"
+            )
+        if self.source.time_unit and not number:
+            raise StoreUnavailableError(
+                f"the mapped source {self.source.table!r}: its time column {self.source.time_column} is {kind}, not "
+                f"an epoch number; map it without a unit: time={self.source.time_column}"
+            )
+        if self.source.time_unit:  # one row read with the declared unit must land in a plausible year
+            expression = self.source.columns["timestamp"]
+            sample = self.client.query(
+                f"SELECT {self.source.time_column}, toYear({expression}) FROM {self.source.table} LIMIT 1",  # noqa: S608
+                settings=settings,
+            ).result_rows
+            if sample and not 1990 <= sample[0][1] <= 2200:
+                raise StoreUnavailableError(
+                    f"the mapped source {self.source.table!r}: {self.source.time_column}={sample[0][0]} read as "
+                    f":{self.source.time_unit} is in the year {sample[0][1]}; is its unit another (:ns, :us, :ms, :s)?"
+                )
+
     def require_tables(self) -> None:
         """Raise `StoreUnavailableError` if the source's tables are missing (nothing seeded yet) or its mapping
         names a column the table lacks."""
@@ -277,6 +307,7 @@ class LogStore:
                     f"the {self.source.kind} source {self.source.table!r} cannot be read: {first}; check "
                     "LOGS_MCP_TABLE and the column mapping (LOGS_MCP_COLUMNS or LOGS_MCP_SOURCE_FILE)"
                 ) from None
+            self._check_time_column(settings)
             return
         try:
             found = {
