@@ -259,6 +259,8 @@ def team_folder(tmp_path: Path) -> Path:
     write(folder, "copy/disk-full.md", "---\nid: disk-full\n---\n## Again\nThe same id.\n")
     write(folder, ".hidden/secret.md", "## Not read\n")
     write(folder, "notes.txt", "not Markdown")
+    write(folder, "diagram.png", b"\x89PNG\r\n")  # neither a runbook nor a document: not listed
+    write(folder, "alert-rules.yaml", "groups: []\n")
     write(folder, "_sidebar.md", "* [Disk full](disk-full.md)\n")  # docsify's navigation: not a runbook
     write(folder, "hugo/_index.md", "+++\ntitle = 'Hugo pages'\n+++\n")  # a section index, nothing of its own
     return folder
@@ -291,8 +293,22 @@ def test_a_team_folder_is_read_as_it_is_and_bad_files_are_reported(team_folder: 
     assert [str(i) for i in loaded.ignored] == [
         "README.md: a repository file, not a runbook",
         "_sidebar.md: a section index, not a runbook",
+        "notes.txt: plain text, not Markdown: kb-mcp reads .md and .markdown (pandoc -t gfm converts it)",
         "hugo/_index.md: a section index, not a runbook",
-    ]
+    ]  # a document in another markup is listed, an image or a YAML file is not
+
+
+def test_a_folder_of_documents_in_other_markups_says_they_were_not_read(tmp_path: Path) -> None:
+    folder = tmp_path / "wiki-export"
+    write(folder, "disk-full.adoc", "= Disk full\n\n== Symptoms\n\nNode disk pressure.\n")
+    write(folder, "db/failover.rst", "DB failover\n===========\n\nPromote the replica.\n")
+    with pytest.raises(CorpusError) as refused:
+        load_folders([folder])
+    assert str(refused.value) == (
+        f"no runbooks (Markdown files with text) in {folder}; not read: "
+        "disk-full.adoc: AsciiDoc, not Markdown: kb-mcp reads .md and .markdown (pandoc -t gfm converts it); "
+        "db/failover.rst: reStructuredText, not Markdown: kb-mcp reads .md and .markdown (pandoc -t gfm converts it)"
+    )
 
 
 def test_strict_refuses_a_folder_with_bad_files_and_nothing_readable_is_an_error(

@@ -63,6 +63,8 @@ def _ingest(settings: KbSettings, directories: list[Path] | None, *, strict: boo
     sys.stdout.write(report.summary() + "\n")
     for skipped in report.skipped:
         sys.stdout.write(f"skipped {skipped}\n")
+    for ignored in report.ignored:  # READMEs, section indexes, documents in other markups
+        sys.stdout.write(f"not read {ignored}\n")
     return 0
 
 

@@ -36,6 +36,17 @@ REPOSITORY_FILES = frozenset(
     {"readme", "changelog", "contributing", "license", "licence", "code_of_conduct", "security", "authors", "notice"}
 )
 SECTION_INDEXES = frozenset({"_index"})
+# Documents in other markups that teams keep runbooks in: not read, but listed, so a folder of them says why
+OTHER_MARKUPS = {
+    ".adoc": "AsciiDoc",
+    ".asciidoc": "AsciiDoc",
+    ".rst": "reStructuredText",
+    ".org": "Org",
+    ".txt": "plain text",
+    ".html": "HTML",
+    ".htm": "HTML",
+    ".docx": "Word",
+}
 SKIPPED_DIRECTORIES = frozenset({"node_modules"})
 
 KEYS: Mapping[str, tuple[str, ...]] = {
@@ -266,6 +277,12 @@ def load_folders(folders: Sequence[Path], *, strict: bool = False) -> Loaded:
         )
     if not runbooks:
         detail = f"; skipped: {'; '.join(map(str, skipped[:10]))}" if skipped else ""
+        other = [str(i) for i in ignored if "not Markdown" in i.reason]
+        detail += (
+            f"; not read: {'; '.join(other[:5])}" + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+            if other
+            else ""
+        )
         raise CorpusError(f"no runbooks (Markdown files with text) in {where}{detail}")
     return Loaded(
         tuple(sorted(runbooks.values(), key=lambda r: r.id)),
@@ -281,6 +298,10 @@ def _markdown_files(folder: Path) -> Iterator[tuple[Path, str | None]]:
         directories[:] = sorted(d for d in directories if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
         for name in sorted(files):
             path = Path(root) / name
+            if path.suffix.lower() in OTHER_MARKUPS and not name.startswith("."):
+                markup = OTHER_MARKUPS[path.suffix.lower()]
+                yield path, f"{markup}, not Markdown: kb-mcp reads .md and .markdown (pandoc -t gfm converts it)"
+                continue
             if path.suffix.lower() not in MARKDOWN_SUFFIXES:
                 continue
             stem = path.stem.lower()
