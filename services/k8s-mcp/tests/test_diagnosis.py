@@ -88,6 +88,21 @@ def test_crash_loop_names_the_exit_and_the_log(tmp_path: Path) -> None:
     assert result.log_source == "web-7d9f8-a/app (previous container)"
 
 
+def test_several_crash_looping_pods_are_summed_up_by_the_worst_and_each_count_kept(tmp_path: Path) -> None:
+    def looping(name: str, restarts: int) -> dict:
+        return pod(
+            name, statuses=[status("app", waiting("CrashLoopBackOff"), restarts=restarts, last=terminated("Error", 1))]
+        )
+
+    result = diagnose(tmp_path, [deployment(ready=0), RS, looping("web-7d9f8-a", 3), looping("web-7d9f8-b", 41)])
+    (cause,) = result.causes
+    assert cause.kind == "crash_loop" and cause.pods == ["web-7d9f8-a", "web-7d9f8-b"]
+    assert (
+        cause.summary.startswith("2/2 pods ") and "41 restarts" in cause.summary and "3 restarts" not in cause.summary
+    )
+    assert cause.summary.endswith("(restarts web-7d9f8-a 3, web-7d9f8-b 41)")
+
+
 def test_the_crash_log_quoted_in_the_verdict_is_masked(tmp_path: Path) -> None:
     crash = pod(
         "web-7d9f8-a", statuses=[status("app", waiting("CrashLoopBackOff"), restarts=3, last=terminated("Error", 1))]

@@ -255,7 +255,12 @@ def _group(problems: list[Problem], desired: int, pods_total: int) -> list[Cause
             restarts = ", ".join(str(p.restarts) for p in sorted(group, key=lambda p: p.pod or ""))
             summary = f"{len(pods)}/{denominator} pods OOMKilled at {limits} limit (restarts {restarts})"
         elif pods:
-            summary = f"{len(pods)}/{denominator} pods {group[0].phrase}"
+            # the pod that restarted most speaks for the group; the others' counts follow, so no pod's is lost
+            worst = max(group, key=lambda p: p.restarts)
+            summary = f"{len(pods)}/{denominator} pods {worst.phrase}"
+            counts = sorted({(p.pod, p.restarts) for p in group if p.pod and p.restarts})
+            if len(counts) > 1:
+                summary += f" (restarts {', '.join(f'{pod} {n}' for pod, n in counts)})"
         else:
             summary = group[0].phrase
         evidence = [line for p in group[:5] for line in p.evidence][:8]
