@@ -93,8 +93,7 @@ class Record:
     duration_ms: int | None = None
     status_code: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
-    joins_next: bool = False  # the runtime cut the line (CRI's P tag): the next record continues it
-    piece: str = ""  # a CRI line's text as written, kept to read the line again once its pieces are joined
+    joins_next: bool = False  # a piece of a line the runtime cut (CRI's P tag), kept as written: the next continues it
 
 
 def normalize_level(value: Any, default: str = "INFO") -> str:
@@ -291,8 +290,7 @@ def syslog(line: str, options: Options) -> Record | None:
     level = SYSLOG_SEVERITY[int(pri) % 8] if pri else "INFO"
     message = fields["message"]
     if not pri:  # no priority: the message's own words may say it
-        word = re.match(r"^\W*(\w+)", message)
-        level = normalize_level(word[1]) if word and normalize_level(word[1]) != "INFO" else "INFO"
+        level = leading_level(message)
     return Record(when, message, level, service=fields["service"], host=fields["host"])
 
 
@@ -357,6 +355,12 @@ CRI = re.compile(
 )
 
 
+def leading_level(text: str) -> str:
+    """The level a message's first word says (`ERROR …`, `[warn] …`, `2026/11/30 10:15:02 ERROR …`), else INFO."""
+    word = LEADING_WORD.match(text)
+    return normalize_level(word[1]) if word else "INFO"
+
+
 def klog(line: str, options: Options) -> Record | None:
     match = KLOG.match(line)
     if not match:
@@ -390,9 +394,7 @@ def container_line(when: datetime, text: str, options: Options) -> Record:
     if inner is not None:
         inner.timestamp = when
         return inner
-    word = LEADING_WORD.match(text)
-    level = normalize_level(word[1]) if word else "INFO"
-    return Record(when, text, level)
+    return Record(when, text, leading_level(text))
 
 
 def cri(line: str, options: Options) -> Record | None:
@@ -402,19 +404,23 @@ def cri(line: str, options: Options) -> Record | None:
     when = parse_time(match["time"], options.zone)
     if when is None:
         return None
-    text = match["message"] or ""
-    record = Record(when, text) if match["tag"] == "P" else container_line(when, text, options)
-    record.joins_next, record.piece = match["tag"] == "P", text
+    return _cri_record(when, match, match["message"] or "", options)
+
+
+def join_pieces(first: Record, line: str, options: Options) -> Record | None:
+    """`first`, a piece of a line the runtime cut (its message the text so far, as written), continued by the CRI
+    line `line`: a longer piece, or the whole line read as one. None when `line` is not a CRI line."""
+    match = CRI.match(line)
+    if not match:
+        return None
+    return _cri_record(first.timestamp, match, first.message + (match["message"] or ""), options)
+
+
+def _cri_record(when: datetime, match: re.Match[str], text: str, options: Options) -> Record:
+    """A piece (P) is kept as written until the line is whole; a whole line (F) is read as the container wrote it."""
+    piece = match["tag"] == "P"
+    record = Record(when, text, joins_next=True) if piece else container_line(when, text, options)
     record.extra["stream"] = match["stream"]
-    return record
-
-
-def join_pieces(first: Record, rest: Record, options: Options) -> Record:
-    """A long line the runtime cut into pieces (CRI's P tags, then F), whole again and read as one line."""
-    text = first.piece + rest.piece
-    record = container_line(first.timestamp, text, options)
-    record.joins_next, record.piece = rest.joins_next, text
-    record.extra["stream"] = first.extra.get("stream", "")
     return record
 
 

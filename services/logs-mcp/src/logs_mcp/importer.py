@@ -125,8 +125,9 @@ def read_file(
                     if len(report.unparsed_examples) < 3:
                         report.unparsed_examples.append(f"line {report.lines}: {line[:160]}")
                 continue
-            if pending is not None and pending.joins_next:  # the runtime's pieces of one long line
-                records = [_filled(join_pieces(pending, records[0], options), service, options), *records[1:]]
+            joined = join_pieces(pending, line, options) if pending is not None and pending.joins_next else None
+            if joined is not None:  # the runtime's pieces of one long line
+                records = [_filled(joined, service, options)]
             elif pending is not None:
                 yield pending
             for record in records[:-1]:
