@@ -47,6 +47,7 @@ OTHER_MARKUPS = {
     ".htm": "HTML",
     ".docx": "Word",
 }
+NOT_MARKDOWN = "not Markdown: kb-mcp reads .md and .markdown (pandoc -t gfm converts it)"
 SKIPPED_DIRECTORIES = frozenset({"node_modules"})
 
 KEYS: Mapping[str, tuple[str, ...]] = {
@@ -277,12 +278,10 @@ def load_folders(folders: Sequence[Path], *, strict: bool = False) -> Loaded:
         )
     if not runbooks:
         detail = f"; skipped: {'; '.join(map(str, skipped[:10]))}" if skipped else ""
-        other = [str(i) for i in ignored if "not Markdown" in i.reason]
-        detail += (
-            f"; not read: {'; '.join(other[:5])}" + (f" and {len(other) - 5} more" if len(other) > 5 else "")
-            if other
-            else ""
-        )
+        other = [str(i) for i in ignored if PurePosixPath(i.path).suffix.lower() in OTHER_MARKUPS]
+        if other:
+            more = f" and {len(other) - 5} more" if len(other) > 5 else ""
+            detail += f"; not read: {'; '.join(other[:5])}{more}"
         raise CorpusError(f"no runbooks (Markdown files with text) in {where}{detail}")
     return Loaded(
         tuple(sorted(runbooks.values(), key=lambda r: r.id)),
@@ -298,16 +297,12 @@ def _markdown_files(folder: Path) -> Iterator[tuple[Path, str | None]]:
         directories[:] = sorted(d for d in directories if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
         for name in sorted(files):
             path = Path(root) / name
-            if path.suffix.lower() in OTHER_MARKUPS and not name.startswith("."):
-                markup = OTHER_MARKUPS[path.suffix.lower()]
-                yield path, f"{markup}, not Markdown: kb-mcp reads .md and .markdown (pandoc -t gfm converts it)"
+            suffix = path.suffix.lower()
+            if name.startswith(".") or (suffix not in MARKDOWN_SUFFIXES and suffix not in OTHER_MARKUPS):
                 continue
-            if path.suffix.lower() not in MARKDOWN_SUFFIXES:
-                continue
-            stem = path.stem.lower()
-            if name.startswith("."):
-                continue
-            if stem in REPOSITORY_FILES:
+            if suffix in OTHER_MARKUPS:
+                yield path, f"{OTHER_MARKUPS[suffix]}, {NOT_MARKDOWN}"
+            elif path.stem.lower() in REPOSITORY_FILES:
                 yield path, "a repository file, not a runbook"
             elif name.startswith("_") and not _is_section_index(name):  # _sidebar.md, _navbar.md, partials
                 yield path, "a section index, not a runbook"
